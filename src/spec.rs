@@ -1,0 +1,392 @@
+//! Benchmark specs: the RON files under `specs/`, parsed strictly and validated before any work.
+//!
+//! A spec declares one dataset, its split, one classifier, the strategies to compare, the labelling
+//! schedule and the seeds. Every field is checked: a typo is a syntax error with `file:line:col`,
+//! an inconsistent value an error naming the field path.
+//!
+//! ```
+//! let text = r#"Spec(
+//!     name: "tiny",
+//!     dataset: Digits,
+//!     split: Split(holdout: 0.2, test: 0.2),
+//!     classifier: Classifier(
+//!         model: LogisticRegression,
+//!         optimizer: Adam(lr: 0.05, weight_decay: 0.0),
+//!         epochs: 50,
+//!         batch_size: 64,
+//!     ),
+//!     strategies: [Random, Margin],
+//!     initial_labelled: 10,
+//!     labels_per_step: 10,
+//!     budget: 30,
+//!     report_at: [10, 30],
+//!     seeds: [0, 1],
+//! )"#;
+//! let spec = ralbench::spec::Spec::parse(text, "tiny.ron".as_ref()).unwrap();
+//! assert_eq!(spec.label_schedule(), vec![10, 20, 30]);
+//! ```
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything a benchmark run needs to know, as written in a spec file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Short name; the default output directory is `results/<name>`.
+    pub name: String,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: String,
+    /// Which dataset (see `bench datasets`).
+    pub dataset: DatasetSpec,
+    /// How the dataset is cut into pool, hold-out and test sets.
+    pub split: SplitSpec,
+    /// The classifier trained on the labelled set each round.
+    pub classifier: ClassifierSpec,
+    /// The query strategies to compare, in table order.
+    pub strategies: Vec<StrategySpec>,
+    /// Size of the initial labelled set L_0 (drawn from the pool, shared by all strategies of a seed).
+    pub initial_labelled: usize,
+    /// Labels bought per step (the paper's N).
+    pub labels_per_step: usize,
+    /// Total labelled points at which an episode ends (initial set included).
+    pub budget: usize,
+    /// Label counts at which the table reports test accuracy.
+    pub report_at: Vec<usize>,
+    /// The interval printed after the mean over seeds.
+    #[serde(default)]
+    pub interval: IntervalKind,
+    /// Seeds; each (strategy, seed) pair is one job.
+    pub seeds: Vec<u64>,
+    /// Ask libtorch for deterministic algorithms (the default).
+    #[serde(default = "yes")]
+    pub deterministic: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The datasets a spec can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DatasetSpec {
+    /// UCI optical digits, 1797 x 64, 10 classes (real data bundled by smartcore).
+    Digits,
+}
+
+/// Fractions of the dataset held out for rewards and for testing; the rest is the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Split")]
+pub struct SplitSpec {
+    /// Fraction for the reward hold-out set D_R.
+    pub holdout: f64,
+    /// Fraction for the test set.
+    pub test: f64,
+}
+
+/// A classifier and how it is trained every round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Classifier")]
+pub struct ClassifierSpec {
+    /// The network.
+    pub model: ModelSpec,
+    /// The optimiser and its settings.
+    pub optimizer: OptimizerSpec,
+    /// Passes over the labelled set per round.
+    pub epochs: usize,
+    /// Mini-batch size (the whole labelled set when it is smaller).
+    pub batch_size: usize,
+    /// Whether each round starts from fresh weights or continues from the last round's.
+    #[serde(default)]
+    pub retrain: Retrain,
+}
+
+/// Network architectures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelSpec {
+    /// Multinomial logistic regression (one linear layer + softmax).
+    LogisticRegression,
+    /// Fully connected ReLU network with the given hidden widths.
+    Mlp {
+        /// Hidden layer widths, input side first.
+        hidden: Vec<usize>,
+    },
+}
+
+/// Optimisers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerSpec {
+    /// Adam with decoupled-free L2 weight decay (libtorch's Adam).
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// L2 penalty.
+        weight_decay: f64,
+    },
+    /// Stochastic gradient descent.
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+        /// Momentum.
+        momentum: f64,
+        /// L2 penalty.
+        weight_decay: f64,
+    },
+}
+
+/// The retraining protocol between active-learning rounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Retrain {
+    /// Fresh weights every round (the paper's re-initialisation).
+    #[default]
+    FromScratch,
+    /// Keep the previous round's weights and train further.
+    FineTune,
+}
+
+/// Query strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StrategySpec {
+    /// Uniform without replacement.
+    Random,
+    /// Smallest gap between the two most probable classes.
+    Margin,
+    /// Largest predictive entropy (natural log).
+    Entropy,
+    /// Largest 1 - max probability (modAL's uncertainty sampling).
+    LeastConfident,
+}
+
+impl StrategySpec {
+    /// The name used in tables and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategySpec::Random => "random",
+            StrategySpec::Margin => "margin",
+            StrategySpec::Entropy => "entropy",
+            StrategySpec::LeastConfident => "least-confident",
+        }
+    }
+}
+
+/// The interval reported around the mean over seeds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntervalKind {
+    /// Sample standard deviation (n - 1).
+    #[default]
+    Std,
+    /// Standard error of the mean.
+    StdErr,
+}
+
+impl IntervalKind {
+    /// The name printed in table headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntervalKind::Std => "std",
+            IntervalKind::StdErr => "standard error",
+        }
+    }
+}
+
+/// Why a spec was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{path}: cannot read spec: {source}")]
+    Read {
+        /// The spec file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// RON syntax, an unknown field or variant, a wrong type.
+    #[error("{path}:{line}:{col}: {message}")]
+    Syntax {
+        /// The spec file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A well-formed spec whose values do not fit together.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The spec file.
+        path: PathBuf,
+        /// Field path, e.g. `report_at[2]`.
+        field: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+impl Spec {
+    /// Reads, parses and validates a spec file.
+    pub fn load(path: &Path) -> Result<(Spec, String), SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let spec = Spec::parse(&text, path)?;
+        Ok((spec, text))
+    }
+
+    /// Parses and validates spec text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
+        let spec: Spec = ron::Options::default()
+            .from_str(text)
+            .map_err(|e| SpecError::Syntax {
+                path: path.to_owned(),
+                line: e.span.start.line,
+                col: e.span.start.col,
+                message: e.code.to_string(),
+            })?;
+        spec.validate()
+            .map_err(|(field, message)| SpecError::Invalid {
+                path: path.to_owned(),
+                field,
+                message,
+            })?;
+        Ok(spec)
+    }
+
+    /// Label counts at which the classifier is evaluated: the initial set, then one per step.
+    pub fn label_schedule(&self) -> Vec<usize> {
+        let mut counts = vec![self.initial_labelled];
+        let mut n = self.initial_labelled;
+        while n < self.budget {
+            n = (n + self.labels_per_step).min(self.budget);
+            counts.push(n);
+        }
+        counts
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |field: &str, message: String| Err((field.to_string(), message));
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return bad(
+                "name",
+                format!(
+                    "{:?} must be non-empty and use only letters, digits, '-' and '_' (it names the output directory)",
+                    self.name
+                ),
+            );
+        }
+        let SplitSpec { holdout, test } = self.split;
+        for (field, v) in [("split.holdout", holdout), ("split.test", test)] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(field, format!("{v} must be in [0, 1)"));
+            }
+        }
+        if test == 0.0 {
+            return bad(
+                "split.test",
+                "must be > 0: accuracy is measured on the test set".into(),
+            );
+        }
+        if holdout + test >= 0.9 {
+            return bad(
+                "split",
+                format!(
+                    "holdout + test = {} leaves less than 10% for the pool",
+                    holdout + test
+                ),
+            );
+        }
+        let c = &self.classifier;
+        if c.epochs == 0 {
+            return bad("classifier.epochs", "must be at least 1".into());
+        }
+        if c.batch_size == 0 {
+            return bad("classifier.batch_size", "must be at least 1".into());
+        }
+        let lr = match c.optimizer {
+            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => lr,
+        };
+        if !(lr.is_finite() && lr > 0.0) {
+            return bad(
+                "classifier.optimizer.lr",
+                format!("{lr} must be a positive number"),
+            );
+        }
+        if let ModelSpec::Mlp { hidden } = &c.model {
+            if let Some(i) = hidden.iter().position(|&w| w == 0) {
+                return bad(
+                    &format!("classifier.model.hidden[{i}]"),
+                    "width must be at least 1".into(),
+                );
+            }
+        }
+        if self.strategies.is_empty() {
+            return bad(
+                "strategies",
+                "list at least one strategy, e.g. [Random, Margin]".into(),
+            );
+        }
+        for (i, s) in self.strategies.iter().enumerate() {
+            if self.strategies[..i].contains(s) {
+                return bad(
+                    &format!("strategies[{i}]"),
+                    format!("{s:?} is listed twice"),
+                );
+            }
+        }
+        if self.initial_labelled == 0 {
+            return bad("initial_labelled", "must be at least 1".into());
+        }
+        if self.labels_per_step == 0 {
+            return bad("labels_per_step", "must be at least 1".into());
+        }
+        if self.budget < self.initial_labelled {
+            return bad(
+                "budget",
+                format!(
+                    "{} is smaller than initial_labelled ({}); raise budget or lower initial_labelled",
+                    self.budget, self.initial_labelled
+                ),
+            );
+        }
+        if self.report_at.is_empty() {
+            return bad(
+                "report_at",
+                "list at least one label count to report".into(),
+            );
+        }
+        let schedule = self.label_schedule();
+        for (i, n) in self.report_at.iter().enumerate() {
+            if !schedule.contains(n) {
+                return bad(
+                    &format!("report_at[{i}]"),
+                    format!("{n} labels is never reached; the schedule is {schedule:?}"),
+                );
+            }
+            if i > 0 && self.report_at[i - 1] >= *n {
+                return bad(
+                    &format!("report_at[{i}]"),
+                    "label counts must be increasing".into(),
+                );
+            }
+        }
+        if self.seeds.is_empty() {
+            return bad(
+                "seeds",
+                "list at least one seed, e.g. [0, 1, 2, 3, 4]".into(),
+            );
+        }
+        for (i, s) in self.seeds.iter().enumerate() {
+            if self.seeds[..i].contains(s) {
+                return bad(&format!("seeds[{i}]"), format!("seed {s} is listed twice"));
+            }
+        }
+        Ok(())
+    }
+}
