@@ -1,7 +1,7 @@
 //! Result tables: test accuracy at chosen label counts, mean and interval over seeds.
 //!
 //! The one table renderer; its Markdown is what golden snapshots compare.
-use crate::data::Origin;
+use crate::data::{Dataset, Origin};
 use crate::run::JobResult;
 use crate::spec::{IntervalKind, Spec};
 
@@ -47,17 +47,17 @@ pub fn mean_interval(values: &[f64], kind: IntervalKind) -> (f64, Option<f64>) {
 }
 
 /// Test accuracy per strategy (rows, in spec order) at each of the spec's `report_at` counts.
-pub fn accuracy_table(spec: &Spec, origin: Origin, results: &[JobResult]) -> Table {
-    let origin = match origin {
+pub fn accuracy_table(spec: &Spec, data: &Dataset, results: &[JobResult]) -> Table {
+    let origin = match data.origin {
         Origin::Real => "real data",
         Origin::Synthetic => "SYNTHETIC data, not a paper reproduction",
     };
     let title = format!(
-        "{}: test accuracy, mean ± {} over {} seeds ({:?}, {origin})",
+        "{}: test accuracy, mean ± {} over {} seeds ({}, {origin})",
         spec.name,
         spec.interval.name(),
         spec.seeds.len(),
-        spec.dataset,
+        data.name,
     );
     let mut header = vec!["strategy".to_string()];
     header.extend(spec.report_at.iter().map(|n| format!("{n} labels")));

@@ -69,6 +69,7 @@ fn yes() -> bool {
 
 /// The datasets a spec can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Dataset")]
 pub enum DatasetSpec {
     /// UCI optical digits, 1797 x 64, 10 classes (real data bundled by smartcore).
     Digits,
@@ -103,6 +104,7 @@ pub struct ClassifierSpec {
 
 /// Network architectures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Model")]
 pub enum ModelSpec {
     /// Multinomial logistic regression (one linear layer + softmax).
     LogisticRegression,
@@ -115,6 +117,7 @@ pub enum ModelSpec {
 
 /// Optimisers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Optimizer")]
 pub enum OptimizerSpec {
     /// Adam with decoupled-free L2 weight decay (libtorch's Adam).
     Adam {
@@ -146,6 +149,7 @@ pub enum Retrain {
 
 /// Query strategies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Strategy")]
 pub enum StrategySpec {
     /// Uniform without replacement.
     Random,
@@ -171,6 +175,7 @@ impl StrategySpec {
 
 /// The interval reported around the mean over seeds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Interval")]
 pub enum IntervalKind {
     /// Sample standard deviation (n - 1).
     #[default]

@@ -198,7 +198,7 @@ impl Plan {
             compute,
             jobs: results.iter().map(|r| r.job_id.clone()).collect(),
         };
-        let table = report::accuracy_table(&self.spec, self.data.origin, &results);
+        let table = report::accuracy_table(&self.spec, &self.data, &results);
         let timing = RunTiming {
             started_unix_s,
             wall_s: started.elapsed().as_secs_f64(),

@@ -1,0 +1,89 @@
+//! The `bench` command line as a user meets it: the happy path and refusals of bad specs.
+mod common;
+use predicates::prelude::*;
+
+#[test]
+fn run_prints_a_table_with_every_strategy_and_writes_results() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let assert = common::run_spec("specs/ci/quickstart.ron", out.path(), 1);
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("mean ± std over 5 seeds (digits, real data)"), "{stdout}");
+    assert!(stdout.contains("| strategy | 10 labels | 50 labels | 100 labels |"));
+    for s in ["random", "margin", "entropy", "least-confident"] {
+        assert!(stdout.contains(&format!("| {s} | ")), "row {s} missing:\n{stdout}");
+    }
+    let run = std::fs::read_to_string(out.path().join("run.ron")).unwrap();
+    for field in ["spec_sha256", "git_sha", "tch_version", "libtorch_version", "threads: 1"] {
+        assert!(run.contains(field), "run.ron lacks {field}:\n{run}");
+    }
+    assert_eq!(std::fs::read_dir(out.path().join("jobs")).unwrap().count(), 20);
+}
+
+/// A bad spec exits with 2, names the position or field, and creates no output directory.
+fn refuses(fixture: &str, expected: &str) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let target = out.path().join("results");
+    common::bench()
+        .args(["run", &format!("tests/data/{fixture}"), "--out"])
+        .arg(&target)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(expected));
+    assert!(!target.exists(), "{fixture}: output directory was created");
+}
+
+#[test]
+fn syntax_error_reports_file_line_and_column() {
+    refuses("syntax_error.ron", "tests/data/syntax_error.ron:4:5: Expected comma");
+}
+
+#[test]
+fn unknown_field_reports_its_position() {
+    refuses("unknown_field.ron", "tests/data/unknown_field.ron:14:5: Unexpected field named `budgett`");
+}
+
+#[test]
+fn unknown_strategy_reports_its_position_and_the_known_ones() {
+    refuses(
+        "unknown_strategy.ron",
+        "tests/data/unknown_strategy.ron:11:26: Unexpected variant named `Marginn` in enum `Strategy`, \
+         expected one of `Random`, `Margin`, `Entropy`, or `LeastConfident`",
+    );
+}
+
+#[test]
+fn budget_below_the_initial_set_names_the_field() {
+    refuses(
+        "budget_below_initial.ron",
+        "tests/data/budget_below_initial.ron: budget: 5 is smaller than initial_labelled (10)",
+    );
+}
+
+#[test]
+fn empty_seed_list_names_the_field() {
+    refuses("empty_seeds.ron", "tests/data/empty_seeds.ron: seeds: list at least one seed");
+}
+
+#[test]
+fn missing_spec_file_is_bad_input() {
+    refuses("does_not_exist.ron", "tests/data/does_not_exist.ron: cannot read spec");
+}
+
+#[test]
+fn check_lists_jobs_without_running() {
+    common::bench()
+        .args(["check", "specs/ci/quickstart.ron"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok, 20 jobs"))
+        .stdout(predicate::str::contains("least-confident seed 4"));
+}
+
+#[test]
+fn help_shows_examples() {
+    common::bench()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("bench run specs/quickstart.ron"));
+}

@@ -1,0 +1,65 @@
+//! Golden regression: the CI-scale specs rerun and their tables compared exactly with golden/.
+//!
+//! Snapshots are keyed by device kind and thread count (libtorch's results differ between them).
+//! To accept an intended change: `INSTA_UPDATE=always cargo test --release --test golden`, review
+//! the diff of golden/, and say why in the commit message. CI never writes snapshots.
+mod common;
+
+const THREADS: usize = 1;
+
+fn check_golden(spec: &str, name: &str) {
+    let out = tempfile::tempdir().expect("temp dir");
+    common::run_spec(spec, out.path(), THREADS);
+    let table = std::fs::read_to_string(out.path().join("table.md")).expect("table.md written");
+    insta::with_settings!({
+        snapshot_path => "../golden",
+        prepend_module_to_snapshot => false,
+        snapshot_suffix => format!("cpu-threads{THREADS}"),
+        description => spec,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, table);
+    });
+}
+
+#[test]
+fn quickstart_table_matches_golden() {
+    check_golden("specs/ci/quickstart.ron", "quickstart");
+}
+
+#[test]
+fn same_spec_twice_gives_byte_identical_results() {
+    let a = tempfile::tempdir().expect("temp dir");
+    let b = tempfile::tempdir().expect("temp dir");
+    common::run_spec("specs/ci/quickstart.ron", a.path(), THREADS);
+    common::run_spec("specs/ci/quickstart.ron", b.path(), THREADS);
+    let (fa, fb) = (common::result_files(a.path()), common::result_files(b.path()));
+    assert_eq!(fa.len(), 4 * 5 + 2, "20 job files, run.ron and table.md");
+    for ((pa, ba), (pb, bb)) in fa.iter().zip(&fb) {
+        assert_eq!(pa, pb);
+        assert!(ba == bb, "{} differs between two runs", pa.display());
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_results() {
+    let whole = tempfile::tempdir().expect("temp dir");
+    common::run_spec("specs/ci/quickstart.ron", whole.path(), THREADS);
+
+    // Simulate a run killed part-way: some job files missing, the table never written.
+    let resumed = tempfile::tempdir().expect("temp dir");
+    common::run_spec("specs/ci/quickstart.ron", resumed.path(), THREADS);
+    let jobs = resumed.path().join("jobs");
+    let mut names: Vec<_> = std::fs::read_dir(&jobs).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    for path in names.iter().step_by(3) {
+        std::fs::remove_file(path).unwrap();
+    }
+    std::fs::remove_file(resumed.path().join("table.md")).unwrap();
+
+    let removed = names.iter().step_by(3).count();
+    common::run_spec("specs/ci/quickstart.ron", resumed.path(), THREADS).stderr(
+        predicates::str::contains(format!("{removed} jobs run, {} reused", 20 - removed)),
+    );
+    assert_eq!(common::result_files(whole.path()), common::result_files(resumed.path()));
+}
