@@ -93,12 +93,11 @@ fn main() -> ExitCode {
             }
         }
         Command::Check { spec } => match plan(&spec) {
-            Ok((name, plan)) => {
+            Ok((_, plan)) => {
                 println!("{}: ok, {} jobs", spec.display(), plan.jobs().len());
                 for job in plan.jobs() {
                     println!("  {}  {} seed {}", job.id(), job.strategy.name(), job.seed);
                 }
-                let _ = name;
                 ExitCode::SUCCESS
             }
             Err(code) => code,

@@ -323,13 +323,13 @@ impl Spec {
                 format!("{lr} must be a positive number"),
             );
         }
-        if let ModelSpec::Mlp { hidden } = &c.model {
-            if let Some(i) = hidden.iter().position(|&w| w == 0) {
-                return bad(
-                    &format!("classifier.model.hidden[{i}]"),
-                    "width must be at least 1".into(),
-                );
-            }
+        if let ModelSpec::Mlp { hidden } = &c.model
+            && let Some(i) = hidden.iter().position(|&w| w == 0)
+        {
+            return bad(
+                &format!("classifier.model.hidden[{i}]"),
+                "width must be at least 1".into(),
+            );
         }
         if self.strategies.is_empty() {
             return bad(

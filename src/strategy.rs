@@ -43,7 +43,7 @@ pub fn select(
     n: usize,
     rng: &mut ChaCha20Rng,
 ) -> Vec<usize> {
-    assert!(n_classes > 0 && probs.len() % n_classes == 0);
+    assert!(n_classes > 0 && probs.len().is_multiple_of(n_classes));
     let scores: Vec<f64> = probs
         .chunks_exact(n_classes)
         .map(|row| score(strategy, row))

@@ -7,16 +7,31 @@ fn run_prints_a_table_with_every_strategy_and_writes_results() {
     let out = tempfile::tempdir().expect("temp dir");
     let assert = common::run_spec("specs/ci/quickstart.ron", out.path(), 1);
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
-    assert!(stdout.contains("mean ± std over 5 seeds (digits, real data)"), "{stdout}");
+    assert!(
+        stdout.contains("mean ± std over 5 seeds (digits, real data)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("| strategy | 10 labels | 50 labels | 100 labels |"));
     for s in ["random", "margin", "entropy", "least-confident"] {
-        assert!(stdout.contains(&format!("| {s} | ")), "row {s} missing:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("| {s} | ")),
+            "row {s} missing:\n{stdout}"
+        );
     }
     let run = std::fs::read_to_string(out.path().join("run.ron")).unwrap();
-    for field in ["spec_sha256", "git_sha", "tch_version", "libtorch_version", "threads: 1"] {
+    for field in [
+        "spec_sha256",
+        "git_sha",
+        "tch_version",
+        "libtorch_version",
+        "threads: 1",
+    ] {
         assert!(run.contains(field), "run.ron lacks {field}:\n{run}");
     }
-    assert_eq!(std::fs::read_dir(out.path().join("jobs")).unwrap().count(), 20);
+    assert_eq!(
+        std::fs::read_dir(out.path().join("jobs")).unwrap().count(),
+        20
+    );
 }
 
 /// A bad spec exits with 2, names the position or field, and creates no output directory.
@@ -34,12 +49,18 @@ fn refuses(fixture: &str, expected: &str) {
 
 #[test]
 fn syntax_error_reports_file_line_and_column() {
-    refuses("syntax_error.ron", "tests/data/syntax_error.ron:4:5: Expected comma");
+    refuses(
+        "syntax_error.ron",
+        "tests/data/syntax_error.ron:4:5: Expected comma",
+    );
 }
 
 #[test]
 fn unknown_field_reports_its_position() {
-    refuses("unknown_field.ron", "tests/data/unknown_field.ron:14:5: Unexpected field named `budgett`");
+    refuses(
+        "unknown_field.ron",
+        "tests/data/unknown_field.ron:14:5: Unexpected field named `budgett`",
+    );
 }
 
 #[test]
@@ -61,12 +82,18 @@ fn budget_below_the_initial_set_names_the_field() {
 
 #[test]
 fn empty_seed_list_names_the_field() {
-    refuses("empty_seeds.ron", "tests/data/empty_seeds.ron: seeds: list at least one seed");
+    refuses(
+        "empty_seeds.ron",
+        "tests/data/empty_seeds.ron: seeds: list at least one seed",
+    );
 }
 
 #[test]
 fn missing_spec_file_is_bad_input() {
-    refuses("does_not_exist.ron", "tests/data/does_not_exist.ron: cannot read spec");
+    refuses(
+        "does_not_exist.ron",
+        "tests/data/does_not_exist.ron: cannot read spec",
+    );
 }
 
 #[test]

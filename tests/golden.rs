@@ -33,7 +33,10 @@ fn same_spec_twice_gives_byte_identical_results() {
     let b = tempfile::tempdir().expect("temp dir");
     common::run_spec("specs/ci/quickstart.ron", a.path(), THREADS);
     common::run_spec("specs/ci/quickstart.ron", b.path(), THREADS);
-    let (fa, fb) = (common::result_files(a.path()), common::result_files(b.path()));
+    let (fa, fb) = (
+        common::result_files(a.path()),
+        common::result_files(b.path()),
+    );
     assert_eq!(fa.len(), 4 * 5 + 2, "20 job files, run.ron and table.md");
     for ((pa, ba), (pb, bb)) in fa.iter().zip(&fb) {
         assert_eq!(pa, pb);
@@ -50,7 +53,10 @@ fn an_interrupted_run_resumes_to_the_same_results() {
     let resumed = tempfile::tempdir().expect("temp dir");
     common::run_spec("specs/ci/quickstart.ron", resumed.path(), THREADS);
     let jobs = resumed.path().join("jobs");
-    let mut names: Vec<_> = std::fs::read_dir(&jobs).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&jobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     for path in names.iter().step_by(3) {
         std::fs::remove_file(path).unwrap();
@@ -61,5 +67,8 @@ fn an_interrupted_run_resumes_to_the_same_results() {
     common::run_spec("specs/ci/quickstart.ron", resumed.path(), THREADS).stderr(
         predicates::str::contains(format!("{removed} jobs run, {} reused", 20 - removed)),
     );
-    assert_eq!(common::result_files(whole.path()), common::result_files(resumed.path()));
+    assert_eq!(
+        common::result_files(whole.path()),
+        common::result_files(resumed.path())
+    );
 }

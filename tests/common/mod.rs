@@ -17,7 +17,15 @@ pub fn bench() -> assert_cmd::Command {
 /// Runs `bench run SPEC --out OUT --device cpu --threads THREADS` and asserts success.
 pub fn run_spec(spec: &str, out: &Path, threads: usize) -> assert_cmd::assert::Assert {
     bench()
-        .args(["run", spec, "--device", "cpu", "--threads", &threads.to_string(), "--out"])
+        .args([
+            "run",
+            spec,
+            "--device",
+            "cpu",
+            "--threads",
+            &threads.to_string(),
+            "--out",
+        ])
         .arg(out)
         .assert()
         .success()
@@ -34,7 +42,10 @@ pub fn result_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
                 stack.push(path);
             } else if path.file_name().is_some_and(|n| n != "timing.ron") {
                 let bytes = std::fs::read(&path).expect("readable result file");
-                files.push((path.strip_prefix(dir).expect("under dir").to_path_buf(), bytes));
+                files.push((
+                    path.strip_prefix(dir).expect("under dir").to_path_buf(),
+                    bytes,
+                ));
             }
         }
     }
