@@ -111,7 +111,8 @@ fn plan(path: &std::path::Path) -> Result<(String, Plan), ExitCode> {
         .map_err(anyhow::Error::from)
         .and_then(|(spec, text)| {
             let name = spec.name.clone();
-            Ok((name, Plan::new(spec, &text, path)?))
+            let sources = ralbench::data::Sources::from_env()?;
+            Ok((name, Plan::new(spec, &text, path, &sources)?))
         });
     result.map_err(|e| {
         eprintln!("error: {e:#}");

@@ -67,12 +67,94 @@ fn yes() -> bool {
     true
 }
 
-/// The datasets a spec can name.
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// The datasets a spec can name (`bench datasets list` shows them and their artifacts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename = "Dataset")]
 pub enum DatasetSpec {
-    /// UCI optical digits, 1797 x 64, 10 classes (real data bundled by smartcore).
+    /// UCI optical digits, 1797 x 64, 10 classes (real, bundled by smartcore).
     Digits,
+    /// Wisconsin breast cancer, 569 x 30, binary (real, bundled by smartcore), standardised.
+    BreastCancer,
+    /// SYNTHETIC 8-class RGB textures at `size` x `size` (8..=150).
+    SyntheticHistology {
+        /// Side length in pixels.
+        size: usize,
+        /// Images per class.
+        per_class: usize,
+        /// Generator seed (independent of the run seeds).
+        seed: u64,
+    },
+    /// SYNTHETIC binary grey chest-X-ray-like images at `size` x `size` (28..=224).
+    SyntheticXray {
+        /// Side length in pixels.
+        size: usize,
+        /// Images per class.
+        per_class: usize,
+        /// Generator seed (independent of the run seeds).
+        seed: u64,
+    },
+    /// Kather et al. 2016 colorectal histology tiles (artifact kather2016-tiles), resized to `size`.
+    Kather2016 {
+        /// Side length in pixels (the tiles are 150).
+        size: usize,
+    },
+    /// PneumoniaMNIST at `size` 28, 64, 128 or 224 (artifacts pneumoniamnist[-SIZE]).
+    PneumoniaMnist {
+        /// Side length in pixels.
+        size: usize,
+    },
+    /// PathMNIST 28 x 28 RGB, 9 classes (artifact pathmnist), resized to `size`.
+    PathMnist {
+        /// Side length in pixels.
+        size: usize,
+    },
+    /// Kermany et al. 2018 chest X-rays (artifact kermany2018), grey, resized to `size`.
+    Kermany2018 {
+        /// Side length in pixels.
+        size: usize,
+    },
+}
+
+impl DatasetSpec {
+    fn check(&self) -> Result<(), (String, String)> {
+        let range = |field: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err((
+                    format!("dataset.{field}"),
+                    format!("{v} must be in {lo}..={hi}"),
+                ))
+            }
+        };
+        match *self {
+            DatasetSpec::Digits | DatasetSpec::BreastCancer => Ok(()),
+            DatasetSpec::SyntheticHistology {
+                size, per_class, ..
+            } => {
+                range("size", size, 8, 150)?;
+                range("per_class", per_class, 1, 100_000)
+            }
+            DatasetSpec::SyntheticXray {
+                size, per_class, ..
+            } => {
+                range("size", size, 28, 224)?;
+                range("per_class", per_class, 1, 100_000)
+            }
+            DatasetSpec::PneumoniaMnist { size } if ![28, 64, 128, 224].contains(&size) => Err((
+                "dataset.size".into(),
+                format!("{size}: PneumoniaMNIST comes in sizes 28, 64, 128 and 224"),
+            )),
+            DatasetSpec::PneumoniaMnist { .. } => Ok(()),
+            DatasetSpec::Kather2016 { size }
+            | DatasetSpec::PathMnist { size }
+            | DatasetSpec::Kermany2018 { size } => range("size", size, 8, 512),
+        }
+    }
 }
 
 /// Fractions of the dataset held out for rewards and for testing; the rest is the pool.
@@ -81,6 +163,10 @@ pub enum DatasetSpec {
 pub struct SplitSpec {
     /// Fraction for the reward hold-out set D_R.
     pub holdout: f64,
+    /// Fraction set aside for the state set D_s (used by the learned strategies).
+    /// Left out of canonical job RON when 0, so adding the field changed no job id.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub state: f64,
     /// Fraction for the test set.
     pub test: f64,
 }
@@ -286,8 +372,17 @@ impl Spec {
                 ),
             );
         }
-        let SplitSpec { holdout, test } = self.split;
-        for (field, v) in [("split.holdout", holdout), ("split.test", test)] {
+        self.dataset.check()?;
+        let SplitSpec {
+            holdout,
+            state,
+            test,
+        } = self.split;
+        for (field, v) in [
+            ("split.holdout", holdout),
+            ("split.state", state),
+            ("split.test", test),
+        ] {
             if !(0.0..1.0).contains(&v) {
                 return bad(field, format!("{v} must be in [0, 1)"));
             }

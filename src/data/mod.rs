@@ -1,10 +1,19 @@
 //! Datasets as the harness sees them: a feature matrix, labels, and where the data came from.
 //!
-//! Every dataset says whether it is real or synthetic, and reports carry that through.
+//! Real data either ships inside the binary (digits, breast cancer) or is downloaded from the
+//! artifacts pinned in `datasets.lock` ([`lock`], [`fetch`]) and decoded ([`decode`]); synthetic
+//! data is generated ([`synthetic`]). Every dataset says whether it is real or synthetic, and
+//! reports carry that through.
+pub mod decode;
+pub mod fetch;
+pub mod lock;
 pub mod split;
+pub mod synthetic;
 
 use crate::spec::DatasetSpec;
+use decode::Images;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// Real data from a third party, or data this project generates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,19 +27,23 @@ pub enum Origin {
 /// A labelled dataset held in memory, features row-major as f32.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    /// Name as specs write it.
-    pub name: &'static str,
+    /// Name as reports print it.
+    pub name: String,
     /// Real or synthetic.
     pub origin: Origin,
     /// Row-major features, `len = n * dim`.
     pub features: Vec<f32>,
     /// One class index per row.
     pub labels: Vec<i64>,
-    /// Feature width.
+    /// Shape of one row: `[dim]` for tables, `[channels, height, width]` for images.
+    pub shape: Vec<usize>,
+    /// Feature width (product of `shape`).
     pub dim: usize,
     /// Number of classes.
     pub n_classes: usize,
-    /// sha256 of the features and labels as loaded (before normalisation), for provenance.
+    /// Standardise features with the pool's mean and std before training (tabular data).
+    pub standardise: bool,
+    /// sha256 of the source: the downloaded artifact, or the generated/bundled bytes.
     pub sha256: String,
 }
 
@@ -44,47 +57,267 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+
+    fn from_images(
+        name: String,
+        origin: Origin,
+        images: Images,
+        n_classes: usize,
+        sha256: String,
+    ) -> Dataset {
+        let dim = images.channels * images.size * images.size;
+        Dataset {
+            name,
+            origin,
+            features: images.pixels.iter().map(|&p| p as f32 / 255.0).collect(),
+            labels: images.labels,
+            shape: vec![images.channels, images.size, images.size],
+            dim,
+            n_classes,
+            standardise: false,
+            sha256,
+        }
+    }
 }
 
-/// Loads the dataset a spec names.
-pub fn load(spec: DatasetSpec) -> Dataset {
-    match spec {
+/// Why a dataset could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// datasets.lock is unusable.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    /// The artifact could not be downloaded or verified.
+    #[error(transparent)]
+    Fetch(#[from] fetch::FetchError),
+    /// The artifact could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] decode::DecodeError),
+}
+
+/// Where downloaded datasets come from: the lock and the cache configuration.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The pinned artifacts.
+    pub lock: lock::Lock,
+    /// Cache and network settings.
+    pub fetch: fetch::FetchConfig,
+}
+
+/// The lock the binary was built with, used when no datasets.lock is at hand.
+const BUILT_IN_LOCK: &str = include_str!("../../datasets.lock");
+
+impl Sources {
+    /// `BENCH_LOCK`, else `./datasets.lock`, else the lock built into the binary; and
+    /// [`fetch::FetchConfig::from_env`].
+    pub fn from_env() -> Result<Sources, lock::LockError> {
+        let lock = match std::env::var_os("BENCH_LOCK") {
+            Some(path) => lock::Lock::load(&PathBuf::from(path))?,
+            None if std::path::Path::new("datasets.lock").is_file() => {
+                lock::Lock::load("datasets.lock".as_ref())?
+            }
+            None => lock::Lock::parse(BUILT_IN_LOCK, "(built-in datasets.lock)".as_ref())?,
+        };
+        Ok(Sources {
+            lock,
+            fetch: fetch::FetchConfig::from_env(),
+        })
+    }
+
+    fn artifact(&self, name: &str) -> Result<(PathBuf, String), DataError> {
+        let artifact = self.lock.get(name)?;
+        let path = fetch::fetch(artifact, &self.fetch)?;
+        let id = artifact
+            .sha256
+            .clone()
+            .or_else(|| artifact.md5.as_ref().map(|m| format!("md5:{m}")))
+            .unwrap_or_default();
+        Ok((path, id))
+    }
+}
+
+/// Loads the dataset a spec names, downloading its artifact first if needed.
+pub fn load(spec: DatasetSpec, sources: &Sources) -> Result<Dataset, DataError> {
+    use decode::MAX_UNCOMPRESSED;
+    Ok(match spec {
         DatasetSpec::Digits => digits(),
+        DatasetSpec::BreastCancer => breast_cancer(),
+        DatasetSpec::SyntheticHistology {
+            size,
+            per_class,
+            seed,
+        } => synthetic_dataset(
+            "synthetic-histology",
+            synthetic::histology(size, per_class, seed),
+            8,
+        ),
+        DatasetSpec::SyntheticXray {
+            size,
+            per_class,
+            seed,
+        } => synthetic_dataset("synthetic-xray", synthetic::xray(size, per_class, seed), 2),
+        DatasetSpec::Kather2016 { size } => {
+            let (path, sha) = sources.artifact("kather2016-tiles")?;
+            let images = decode::kather_zip(&path, size, MAX_UNCOMPRESSED)?;
+            Dataset::from_images("kather2016".into(), Origin::Real, images, 8, sha)
+        }
+        DatasetSpec::PneumoniaMnist { size } => {
+            let name = match size {
+                28 => "pneumoniamnist".to_string(),
+                s => format!("pneumoniamnist-{s}"),
+            };
+            let (path, sha) = sources.artifact(&name)?;
+            let images = decode::medmnist_npz(&path, size)?;
+            Dataset::from_images(name, Origin::Real, images, 2, sha)
+        }
+        DatasetSpec::PathMnist { size } => {
+            let (path, sha) = sources.artifact("pathmnist")?;
+            let images = decode::medmnist_npz(&path, size)?;
+            Dataset::from_images("pathmnist".into(), Origin::Real, images, 9, sha)
+        }
+        DatasetSpec::Kermany2018 { size } => {
+            let (path, sha) = sources.artifact("kermany2018")?;
+            let images = decode::kermany_zip(&path, size, MAX_UNCOMPRESSED)?;
+            Dataset::from_images("kermany2018".into(), Origin::Real, images, 2, sha)
+        }
+    })
+}
+
+fn synthetic_dataset(name: &str, images: Images, n_classes: usize) -> Dataset {
+    let mut bytes = images.pixels.clone();
+    bytes.extend(images.labels.iter().flat_map(|y| y.to_le_bytes()));
+    let sha = crate::io::sha256_hex(&bytes);
+    Dataset::from_images(name.to_string(), Origin::Synthetic, images, n_classes, sha)
+}
+
+fn tabular<Y: Copy + Into<f64>>(
+    name: &str,
+    raw: smartcore::dataset::Dataset<f32, Y>,
+    scale: f32,
+    standardise: bool,
+    n_classes: usize,
+) -> Dataset {
+    // Hash the bundled values as f32, as smartcore stores them.
+    let mut bytes = Vec::with_capacity((raw.data.len() + raw.target.len()) * 4);
+    for v in raw
+        .data
+        .iter()
+        .copied()
+        .chain(raw.target.iter().map(|&y| y.into() as f32))
+    {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    Dataset {
+        name: name.to_string(),
+        origin: Origin::Real,
+        features: raw.data.iter().map(|v| v * scale).collect(),
+        labels: raw.target.iter().map(|&y| y.into() as i64).collect(),
+        shape: vec![raw.num_features],
+        dim: raw.num_features,
+        n_classes,
+        standardise,
+        sha256: crate::io::sha256_hex(&bytes),
     }
 }
 
 /// UCI optical digits as bundled by smartcore: 1797 x 64, pixels 0..16 scaled to [0, 1].
 fn digits() -> Dataset {
-    let raw = smartcore::dataset::digits::load_dataset();
-    let mut bytes = Vec::with_capacity((raw.data.len() + raw.target.len()) * 4);
-    for v in raw.data.iter().chain(raw.target.iter()) {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    Dataset {
-        name: "digits",
-        origin: Origin::Real,
-        features: raw.data.iter().map(|v| v / 16.0).collect(),
-        labels: raw.target.iter().map(|&y| y as i64).collect(),
-        dim: raw.num_features,
-        n_classes: 10,
-        sha256: crate::io::sha256_hex(&bytes),
-    }
+    tabular(
+        "digits",
+        smartcore::dataset::digits::load_dataset(),
+        1.0 / 16.0,
+        false,
+        10,
+    )
+}
+
+/// Wisconsin diagnostic breast cancer as bundled by smartcore: 569 x 30, binary.
+/// Features span several orders of magnitude, so they are standardised with pool statistics.
+fn breast_cancer() -> Dataset {
+    tabular(
+        "breast-cancer",
+        smartcore::dataset::breast_cancer::load_dataset(),
+        1.0,
+        true,
+        2,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn offline() -> Sources {
+        Sources {
+            lock: lock::Lock::parse(BUILT_IN_LOCK, "datasets.lock".as_ref()).unwrap(),
+            fetch: fetch::FetchConfig {
+                offline: true,
+                cache: std::env::temp_dir().join("ralbench-test-empty-cache"),
+                ..fetch::FetchConfig::from_env()
+            },
+        }
+    }
+
     #[test]
     fn digits_is_the_uci_set() {
-        let d = load(DatasetSpec::Digits);
+        let d = load(DatasetSpec::Digits, &offline()).unwrap();
         assert_eq!((d.len(), d.dim, d.n_classes), (1797, 64, 10));
-        assert!(d.labels.iter().all(|&y| (0..10).contains(&y)));
         assert!(d.features.iter().all(|&v| (0.0..=1.0).contains(&v)));
-        // Every digit class is present with roughly 180 examples.
         for k in 0..10 {
             let n = d.labels.iter().filter(|&&y| y == k).count();
             assert!((170..=190).contains(&n), "class {k}: {n}");
         }
+    }
+
+    #[test]
+    fn breast_cancer_is_the_wisconsin_set() {
+        let d = load(DatasetSpec::BreastCancer, &offline()).unwrap();
+        assert_eq!(
+            (d.len(), d.dim, d.n_classes, d.standardise),
+            (569, 30, 2, true)
+        );
+        // 212 malignant, 357 benign, whichever way round the labels go.
+        let ones = d.labels.iter().filter(|&&y| y == 1).count();
+        assert!(ones == 212 || ones == 357, "{ones}");
+    }
+
+    #[test]
+    fn synthetic_sets_are_marked_synthetic_with_image_shapes() {
+        let spec = DatasetSpec::SyntheticHistology {
+            size: 150,
+            per_class: 1,
+            seed: 0,
+        };
+        let d = load(spec, &offline()).unwrap();
+        assert_eq!(
+            (d.origin, d.shape.clone(), d.len()),
+            (Origin::Synthetic, vec![3, 150, 150], 8)
+        );
+        let d = load(
+            DatasetSpec::SyntheticXray {
+                size: 28,
+                per_class: 2,
+                seed: 0,
+            },
+            &offline(),
+        )
+        .unwrap();
+        assert_eq!(
+            (d.origin, d.shape.clone(), d.n_classes),
+            (Origin::Synthetic, vec![1, 28, 28], 2)
+        );
+    }
+
+    #[test]
+    fn offline_without_cache_names_what_is_missing() {
+        let e = load(DatasetSpec::PneumoniaMnist { size: 28 }, &offline()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("pneumoniamnist is not in the cache and BENCH_OFFLINE is set"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/records/10519652/files/pneumoniamnist.npz"),
+            "{text}"
+        );
     }
 }

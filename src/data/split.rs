@@ -1,4 +1,5 @@
-//! Seeded, stratified splits of a dataset into pool (D_T), hold-out (D_R) and test sets.
+//! Seeded, stratified splits of a dataset into pool (D_T), reward hold-out (D_R), state set (D_s)
+//! and test set.
 //!
 //! The split depends only on the seed and the split fractions, so every strategy of one seed sees
 //! the same sets.
@@ -13,16 +14,20 @@ pub struct Split {
     pub pool: Vec<usize>,
     /// The reward hold-out set D_R.
     pub holdout: Vec<usize>,
+    /// The set-aside state set D_s.
+    pub state: Vec<usize>,
     /// The test set accuracy is reported on.
     pub test: Vec<usize>,
 }
 
-/// Splits rows per class: each class contributes round(fraction x class size) rows to hold-out and test.
+/// Splits rows per class: each class gives round(fraction x class size) rows to test, hold-out and
+/// state (in that order, each capped by what is left); the rest goes to the pool.
 pub fn stratified(labels: &[i64], spec: SplitSpec, rng: &mut ChaCha20Rng) -> Split {
     let n_classes = labels.iter().max().map_or(0, |&m| m as usize + 1);
     let mut split = Split {
         pool: vec![],
         holdout: vec![],
+        state: vec![],
         test: vec![],
     };
     for k in 0..n_classes {
@@ -31,17 +36,26 @@ pub fn stratified(labels: &[i64], spec: SplitSpec, rng: &mut ChaCha20Rng) -> Spl
             .collect();
         rows.shuffle(rng);
         let n = rows.len() as f64;
-        let n_test = (spec.test * n).round() as usize;
-        let n_holdout = ((spec.holdout * n).round() as usize).min(rows.len() - n_test);
-        split.test.extend_from_slice(&rows[..n_test]);
-        split
-            .holdout
-            .extend_from_slice(&rows[n_test..n_test + n_holdout]);
-        split.pool.extend_from_slice(&rows[n_test + n_holdout..]);
+        let mut rest = &rows[..];
+        for (fraction, part) in [
+            (spec.test, &mut split.test),
+            (spec.holdout, &mut split.holdout),
+            (spec.state, &mut split.state),
+        ] {
+            let take = ((fraction * n).round() as usize).min(rest.len());
+            part.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+        split.pool.extend_from_slice(rest);
     }
-    split.pool.sort_unstable();
-    split.holdout.sort_unstable();
-    split.test.sort_unstable();
+    for part in [
+        &mut split.pool,
+        &mut split.holdout,
+        &mut split.state,
+        &mut split.test,
+    ] {
+        part.sort_unstable();
+    }
     split
 }
 
@@ -54,15 +68,17 @@ mod tests {
         let labels: Vec<i64> = (0..1000).map(|i| (i % 4) as i64).collect();
         let spec = SplitSpec {
             holdout: 0.1,
+            state: 0.05,
             test: 0.2,
         };
         let s = stratified(&labels, spec, &mut crate::rng::stream(3, "split"));
-        let mut all: Vec<usize> = [&s.pool[..], &s.holdout[..], &s.test[..]].concat();
+        let mut all: Vec<usize> = [&s.pool[..], &s.holdout[..], &s.state[..], &s.test[..]].concat();
         all.sort_unstable();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
+        // 250 per class: 50 test, 25 hold-out, round(12.5) = 13 state.
         assert_eq!(
-            (s.test.len(), s.holdout.len(), s.pool.len()),
-            (200, 100, 700)
+            (s.test.len(), s.holdout.len(), s.state.len(), s.pool.len()),
+            (200, 100, 52, 648)
         );
         for k in 0..4 {
             assert_eq!(s.test.iter().filter(|&&i| labels[i] == k).count(), 50);
@@ -74,6 +90,7 @@ mod tests {
         let labels: Vec<i64> = (0..300).map(|i| (i % 3) as i64).collect();
         let spec = SplitSpec {
             holdout: 0.2,
+            state: 0.0,
             test: 0.2,
         };
         let a = stratified(&labels, spec, &mut crate::rng::stream(0, "split"));

@@ -105,9 +105,17 @@ pub fn run(job: &Job, data: &Dataset, split: &Split, device: Device) -> (JobResu
     let job_id = job.id();
     let mut rng = crate::rng::stream(job.seed, &job_id);
 
-    let x_all = Tensor::from_slice(&data.features)
+    let mut x_all = Tensor::from_slice(&data.features)
         .view([data.len() as i64, data.dim as i64])
         .to_device(device);
+    if data.standardise {
+        // Statistics of the pool only: the test set must not shape the inputs.
+        let idx: Vec<i64> = split.pool.iter().map(|&i| i as i64).collect();
+        let pool = x_all.index_select(0, &Tensor::from_slice(&idx).to_device(device));
+        let mean = pool.mean_dim(0, true, tch::Kind::Float);
+        let std = pool.std_dim(0, false, true).clamp_min(1e-12);
+        x_all = (x_all - mean) / std;
+    }
     let y_all = Tensor::from_slice(&data.labels).to_device(device);
     let rows = |idx: &[usize]| {
         let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();

@@ -101,6 +101,9 @@ pub enum PlanError {
     /// Device could not be used.
     #[error("{0}")]
     Device(String),
+    /// The dataset could not be provided.
+    #[error(transparent)]
+    Data(#[from] data::DataError),
 }
 
 /// Everything checked and prepared before the output directory is touched.
@@ -114,8 +117,13 @@ pub struct Plan {
 
 impl Plan {
     /// Loads the data, expands the jobs, makes the splits, and checks the pool is large enough.
-    pub fn new(spec: Spec, spec_text: &str, spec_path: &Path) -> Result<Plan, PlanError> {
-        let data = data::load(spec.dataset);
+    pub fn new(
+        spec: Spec,
+        spec_text: &str,
+        spec_path: &Path,
+        sources: &data::Sources,
+    ) -> Result<Plan, PlanError> {
+        let data = data::load(spec.dataset, sources)?;
         let jobs = Job::expand(&spec);
         let mut splits = BTreeMap::new();
         for job in &jobs {
@@ -128,7 +136,7 @@ impl Plan {
             return Err(PlanError::PoolTooSmall {
                 path: spec_path.to_owned(),
                 budget: spec.budget,
-                dataset: data.name.to_string(),
+                dataset: data.name.clone(),
                 pool: s.pool.len(),
             });
         }
@@ -188,7 +196,7 @@ impl Plan {
         let summary = RunSummary {
             spec: self.spec.name.clone(),
             spec_sha256: self.spec_sha256.clone(),
-            dataset: self.data.name.to_string(),
+            dataset: self.data.name.clone(),
             data_origin: self.data.origin,
             dataset_sha256: self.data.sha256.clone(),
             ralbench_version: env!("CARGO_PKG_VERSION").into(),
