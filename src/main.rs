@@ -44,11 +44,48 @@ enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         threads: u16,
     },
+    /// List, download, verify and pin the dataset artifacts of datasets.lock.
+    #[command(subcommand)]
+    Datasets(DatasetsCommand),
     /// Check a spec and list its jobs without running anything.
     #[command(after_help = "Example:\n  bench check specs/quickstart.ron")]
     Check {
         /// The spec file (RON).
         spec: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+#[command(after_help = "Environment:\n  \
+    BENCH_CACHE    cache directory [default: the XDG cache dir + /ralbench]\n  \
+    BENCH_OFFLINE  1: never use the network\n  \
+    BENCH_MIRROR   base URL or directory that replaces every url's host\n  \
+    BENCH_LOCK     lock file [default: ./datasets.lock, else the one built in]\n  \
+    BENCH_TIMEOUT_S  connect/read timeout in seconds [default: 30]")]
+enum DatasetsCommand {
+    /// Every artifact of the lock: size, checksum kind, whether a verified copy is cached.
+    List,
+    /// Download and verify artifacts into the cache.
+    #[command(after_help = "Example:\n  bench datasets fetch pneumoniamnist kather2016-tiles")]
+    Fetch {
+        /// Artifact names (see `bench datasets list`).
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Re-hash cached artifacts (all when no name is given); a corrupt copy is removed.
+    Verify {
+        /// Artifact names.
+        names: Vec<String>,
+    },
+    /// Download an artifact and record its sha256 and size in datasets.lock.
+    #[command(
+        after_help = "For entries with only an md5 (or no checksum) upstream, the recorded \
+        sha256 is trust on first use, and the command says so.\n\nExample:\n  \
+        bench datasets lock pneumoniamnist-64"
+    )]
+    Lock {
+        /// Artifact name.
+        name: String,
     },
 }
 
@@ -92,6 +129,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Datasets(command) => datasets(command),
         Command::Check { spec } => match plan(&spec) {
             Ok((_, plan)) => {
                 println!("{}: ok, {} jobs", spec.display(), plan.jobs().len());
@@ -118,4 +156,140 @@ fn plan(path: &std::path::Path) -> Result<(String, Plan), ExitCode> {
         eprintln!("error: {e:#}");
         ExitCode::from(EXIT_BAD_INPUT)
     })
+}
+
+/// `bench datasets ...`.
+fn datasets(command: DatasetsCommand) -> ExitCode {
+    use ralbench::data::{BUILT_IN_LOCK_PATH, Sources, fetch};
+    let mut sources = match Sources::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let cfg = sources.fetch.clone();
+    let artifacts = |names: &[String]| -> Result<Vec<_>, ExitCode> {
+        names
+            .iter()
+            .map(|n| sources.lock.get(n).cloned())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            })
+    };
+    match command {
+        DatasetsCommand::List => {
+            println!("{:<20} {:>10}  {:<14} cache", "name", "size", "checksum");
+            for a in &sources.lock.artifacts {
+                let size = a
+                    .size
+                    .map_or("?".into(), |s| indicatif::HumanBytes(s).to_string());
+                let checksum = match (&a.sha256, &a.md5) {
+                    (Some(_), Some(_)) => "sha256 + md5",
+                    (Some(_), None) => "sha256",
+                    (None, Some(_)) => "md5 only",
+                    (None, None) => "none",
+                };
+                let cached = a.checksum().is_some_and(|c| cfg.blob_path(&c).is_file());
+                let cache = if cached { "verified" } else { "not cached" };
+                println!("{:<20} {size:>10}  {checksum:<14} {cache}", a.name);
+            }
+            println!(
+                "\nlock: {}\ncache: {}\nbuilt in, no download: Digits, BreastCancer (real); \
+                 SyntheticHistology, SyntheticXray (SYNTHETIC)",
+                sources.lock.path.display(),
+                cfg.cache.display()
+            );
+            ExitCode::SUCCESS
+        }
+        DatasetsCommand::Fetch { names } => {
+            let list = match artifacts(&names) {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+            let mut failed = false;
+            for a in list {
+                match fetch::fetch(&a, &cfg) {
+                    Ok(path) => println!("{}: verified, {}", a.name, path.display()),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        DatasetsCommand::Verify { names } => {
+            let list = if names.is_empty() {
+                sources.lock.artifacts.clone()
+            } else {
+                match artifacts(&names) {
+                    Ok(l) => l,
+                    Err(code) => return code,
+                }
+            };
+            let mut failed = false;
+            for a in list {
+                match fetch::verify_cached(&a, &cfg) {
+                    Ok(true) => println!("{}: ok", a.name),
+                    Ok(false) => println!("{}: not cached", a.name),
+                    Err(e) => {
+                        eprintln!("error: {e}; the corrupt copy was removed");
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        DatasetsCommand::Lock { name } => {
+            if sources.lock.path.as_os_str() == BUILT_IN_LOCK_PATH {
+                eprintln!(
+                    "error: no datasets.lock here to update; run from the repository root or set BENCH_LOCK"
+                );
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            let artifact = match artifacts(&[name]) {
+                Ok(mut l) => l.remove(0),
+                Err(code) => return code,
+            };
+            let (pinned, trust) = match fetch::pin(&artifact, &cfg) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let sha = pinned.sha256.clone().unwrap_or_default();
+            let path = sources.lock.path.clone();
+            if let Err(e) = sources.lock.update(pinned) {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+            let how = match trust {
+                fetch::Trust::Published => "matches the published sha256",
+                fetch::Trust::FirstUseMd5 => {
+                    "trust on first use: upstream publishes only an md5, which the download matched"
+                }
+                fetch::Trust::FirstUse => {
+                    "trust on first use: upstream publishes no checksum; check the file before relying on it"
+                }
+            };
+            println!(
+                "{}: sha256 {sha} recorded in {} ({how})",
+                artifact.name,
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+    }
 }

@@ -28,6 +28,11 @@ fn quickstart_table_matches_golden() {
 }
 
 #[test]
+fn synthetic_histology_table_matches_golden() {
+    check_golden("specs/ci/synthetic-histology.ron", "synthetic-histology");
+}
+
+#[test]
 fn same_spec_twice_gives_byte_identical_results() {
     let a = tempfile::tempdir().expect("temp dir");
     let b = tempfile::tempdir().expect("temp dir");

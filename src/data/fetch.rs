@@ -214,6 +214,41 @@ pub fn fetch_for_lock(artifact: &Artifact, cfg: &FetchConfig) -> Result<Fetched,
     download_verified(artifact, cfg, artifact.checksum().as_ref())
 }
 
+/// Downloads (or finds) `artifact`, then returns its entry with the sha256 and size of the verified
+/// file recorded, the file moved under its sha256 key. `trusted` says whether anything upstream
+/// vouched for the bytes (a published sha256) or they are taken on first use.
+pub fn pin(artifact: &Artifact, cfg: &FetchConfig) -> Result<(Artifact, Trust), FetchError> {
+    let fetched = fetch_for_lock(artifact, cfg)?;
+    let target = cfg.blob_path(&Checksum::Sha256(fetched.sha256.clone()));
+    if fetched.path != target {
+        let dir = target.parent().expect("blob has a parent");
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        std::fs::rename(&fetched.path, &target).map_err(io_err(&target))?;
+    }
+    let trust = match artifact.checksum() {
+        Some(Checksum::Sha256(_)) => Trust::Published,
+        Some(Checksum::Md5(_)) => Trust::FirstUseMd5,
+        None => Trust::FirstUse,
+    };
+    let pinned = Artifact {
+        sha256: Some(fetched.sha256),
+        size: Some(fetched.size),
+        ..artifact.clone()
+    };
+    Ok((pinned, trust))
+}
+
+/// How much a recorded sha256 is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// It matched the sha256 upstream publishes.
+    Published,
+    /// Trust on first use; the bytes matched upstream's md5.
+    FirstUseMd5,
+    /// Trust on first use; upstream publishes no checksum.
+    FirstUse,
+}
+
 /// Re-hashes the cached copy of `artifact`; a copy that no longer matches is removed.
 /// Returns whether a verified copy is cached.
 pub fn verify_cached(artifact: &Artifact, cfg: &FetchConfig) -> Result<bool, FetchError> {
@@ -554,7 +589,18 @@ fn http_attempt(
     match pump(&mut response, &mut out, &mut hashes, bar) {
         Ok(()) => {}
         Err((e, Side::Read)) => {
-            return Err(Attempt::Transient(format!("transfer interrupted: {e}")));
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout);
+            return Err(Attempt::Transient(if timed_out {
+                format!(
+                    "transfer stalled: no data within the read timeout (timed out after {} bytes)",
+                    hashes.len
+                )
+            } else {
+                format!("transfer interrupted: {}", describe(&e))
+            }));
         }
         Err((e, Side::Write)) => return Err(fatal_io(e)),
     }
@@ -570,12 +616,15 @@ fn http_attempt(
     Ok(hashes)
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error;
+/// An error and its causes on one line (reqwest hides "timed out" two levels down).
+fn describe(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        text = format!("{text}: {s}");
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
+        }
         source = s.source();
     }
     text

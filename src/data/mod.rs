@@ -104,7 +104,10 @@ pub struct Sources {
 }
 
 /// The lock the binary was built with, used when no datasets.lock is at hand.
-const BUILT_IN_LOCK: &str = include_str!("../../datasets.lock");
+pub const BUILT_IN_LOCK: &str = include_str!("../../datasets.lock");
+
+/// The `path` of the built-in lock (it cannot be written).
+pub const BUILT_IN_LOCK_PATH: &str = "(built-in datasets.lock)";
 
 impl Sources {
     /// `BENCH_LOCK`, else `./datasets.lock`, else the lock built into the binary; and
@@ -115,7 +118,7 @@ impl Sources {
             None if std::path::Path::new("datasets.lock").is_file() => {
                 lock::Lock::load("datasets.lock".as_ref())?
             }
-            None => lock::Lock::parse(BUILT_IN_LOCK, "(built-in datasets.lock)".as_ref())?,
+            None => lock::Lock::parse(BUILT_IN_LOCK, BUILT_IN_LOCK_PATH.as_ref())?,
         };
         Ok(Sources {
             lock,

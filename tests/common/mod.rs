@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
 
+pub mod server;
+
 /// The repository root (specs/, golden/, tests/data/ are relative to it).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
