@@ -1,60 +1,172 @@
 //! Classifiers in libtorch (tch): built from a [`ClassifierSpec`], fitted on the labelled set,
-//! queried for class probabilities.
+//! queried for class probabilities and for embeddings (the latent features distance-based
+//! strategies use).
 //!
-//! Weight initialisation draws from libtorch's generator, which is re-seeded from the job's ChaCha
-//! stream right before a model is built; mini-batch order comes from the job's stream directly.
-use crate::spec::{ClassifierSpec, ModelSpec, OptimizerSpec};
+//! Every model is a body (input -> embedding) and a linear head (embedding -> logits):
+//! logistic regression's body is the identity (its embedding is the input), an MLP's is its hidden
+//! layers, a CNN's or ResNet's is everything up to the global pooling. CPU and CUDA run the same
+//! code. Weight initialisation draws from libtorch's generator, which is re-seeded from the job's
+//! ChaCha stream right before a model is built; mini-batch order comes from the job's stream.
+use crate::spec::{ClassifierSpec, InputNorm, ModelSpec, OptimizerSpec};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
-use tch::nn::{self, Module, OptimizerConfig};
+use std::path::Path;
+use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
+
+/// Rows per forward pass at inference, to bound memory on large pools.
+const INFERENCE_BATCH: usize = 512;
 
 /// A trainable classifier with its weights.
 pub struct Classifier {
     vs: nn::VarStore,
-    net: nn::Sequential,
+    body: Box<dyn ModuleT>,
+    head: nn::Linear,
     spec: ClassifierSpec,
+    /// Shape of one input row: `[dim]` or `[channels, height, width]`.
+    shape: Vec<i64>,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("model", &self.spec.model)
+            .field("shape", &self.shape)
+            .finish()
+    }
+}
+
+/// Why a classifier could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The pretrained weights file does not fit the model.
+    #[error("{path}: {message}")]
+    Weights {
+        /// Weights file.
+        path: std::path::PathBuf,
+        /// What did not fit.
+        message: String,
+    },
 }
 
 impl Classifier {
-    /// Builds fresh weights; `rng` supplies libtorch's seed.
+    /// Builds fresh weights for rows of `shape` and `n_classes` classes; `rng` supplies
+    /// libtorch's seed; `weights` (safetensors) initialise a ResNet body when given.
     pub fn new(
         spec: &ClassifierSpec,
-        dim: usize,
+        shape: &[usize],
         n_classes: usize,
         device: Device,
+        weights: Option<&Path>,
         rng: &mut ChaCha20Rng,
-    ) -> Classifier {
+    ) -> Result<Classifier, ModelError> {
         tch::manual_seed(crate::rng::torch_seed(rng));
-        let vs = nn::VarStore::new(device);
+        let mut vs = nn::VarStore::new(device);
         let root = vs.root();
-        let mut net = nn::seq();
-        let mut width = dim as i64;
-        if let ModelSpec::Mlp { hidden } = &spec.model {
-            for (i, &h) in hidden.iter().enumerate() {
-                let h = h as i64;
-                net = net
-                    .add(nn::linear(
-                        &root / format!("hidden{i}"),
-                        width,
-                        h,
-                        Default::default(),
-                    ))
-                    .add_fn(|x| x.relu());
-                width = h;
+        let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let flat: i64 = shape.iter().product();
+        let channels = if spec.input == InputNorm::ImageNet {
+            3
+        } else {
+            shape.first().copied().unwrap_or(1)
+        };
+        let (body, width): (Box<dyn ModuleT>, i64) = match &spec.model {
+            ModelSpec::LogisticRegression => (Box::new(nn::func_t(|x, _| x.shallow_clone())), flat),
+            ModelSpec::Mlp { hidden } => {
+                let mut seq = nn::seq_t();
+                let mut width = flat;
+                for (i, &h) in hidden.iter().enumerate() {
+                    let h = h as i64;
+                    seq = seq
+                        .add(nn::linear(
+                            &root / format!("hidden{i}"),
+                            width,
+                            h,
+                            Default::default(),
+                        ))
+                        .add_fn(|x| x.relu());
+                    width = h;
+                }
+                (Box::new(seq), width)
+            }
+            ModelSpec::SmallCnn { channels: widths } => {
+                let mut seq = nn::seq_t();
+                let mut c_in = channels;
+                let conv = nn::ConvConfig {
+                    padding: 1,
+                    ..Default::default()
+                };
+                for (i, &c) in widths.iter().enumerate() {
+                    let c = c as i64;
+                    seq = seq
+                        .add(nn::conv2d(&root / format!("conv{i}"), c_in, c, 3, conv))
+                        .add_fn(|x| x.relu().max_pool2d_default(2));
+                    c_in = c;
+                }
+                let seq = seq.add_fn(|x| x.adaptive_avg_pool2d([1, 1]).flatten(1, -1));
+                (Box::new(seq), c_in)
+            }
+            ModelSpec::ResNet18 { .. } => (
+                Box::new(tch::vision::resnet::resnet18_no_final_layer(&root)),
+                512,
+            ),
+            ModelSpec::ResNet50 { .. } => (
+                Box::new(tch::vision::resnet::resnet50_no_final_layer(&root)),
+                2048,
+            ),
+        };
+        // Named "head", not torchvision's "fc", so pretrained files never fill it.
+        let head = nn::linear(&root / "head", width, n_classes as i64, Default::default());
+        if let Some(path) = weights {
+            load_body(&mut vs, path)?;
+        }
+        Ok(Classifier {
+            vs,
+            body,
+            head,
+            spec: spec.clone(),
+            shape,
+        })
+    }
+
+    /// Rows `x` (n x dim, float, flat) as the body expects them: reshaped and normalised.
+    fn prepare(&self, x: &Tensor) -> Tensor {
+        let n = x.size()[0];
+        let x = if self.shape.len() == 3
+            && !matches!(
+                self.spec.model,
+                ModelSpec::LogisticRegression | ModelSpec::Mlp { .. }
+            ) {
+            let mut dims = vec![n];
+            dims.extend_from_slice(&self.shape);
+            x.view(dims.as_slice())
+        } else {
+            x.shallow_clone()
+        };
+        match self.spec.input {
+            InputNorm::Identity => x,
+            InputNorm::ImageNet => {
+                let x = if x.dim() == 4 && x.size()[1] == 1 {
+                    x.repeat([1, 3, 1, 1])
+                } else {
+                    x
+                };
+                let opts = (Kind::Float, x.device());
+                let mean = Tensor::from_slice(&[0.485f32, 0.456, 0.406])
+                    .to_device(opts.1)
+                    .view([1, 3, 1, 1]);
+                let std = Tensor::from_slice(&[0.229f32, 0.224, 0.225])
+                    .to_device(opts.1)
+                    .view([1, 3, 1, 1]);
+                (x - mean) / std
             }
         }
-        net = net.add(nn::linear(
-            &root / "head",
-            width,
-            n_classes as i64,
-            Default::default(),
-        ));
-        Classifier {
-            vs,
-            net,
-            spec: spec.clone(),
-        }
+    }
+
+    fn logits(&self, x: &Tensor, train: bool) -> Tensor {
+        self.body
+            .forward_t(&self.prepare(x), train)
+            .apply(&self.head)
     }
 
     /// Trains on rows `x` (n x dim, float) with labels `y` (n, int64) for the spec's epochs.
@@ -84,30 +196,77 @@ impl Classifier {
         for _ in 0..self.spec.epochs {
             order.shuffle(rng);
             for chunk in order.chunks(batch) {
+                // Batch norm cannot train on a single row; skip such a remainder.
+                if chunk.len() < 2 && self.has_batch_norm() {
+                    continue;
+                }
                 let idx = Tensor::from_slice(chunk).to_device(device);
-                let logits = self.net.forward(&x.index_select(0, &idx));
+                let logits = self.logits(&x.index_select(0, &idx), true);
                 let loss = logits.cross_entropy_for_logits(&y.index_select(0, &idx));
                 opt.backward_step(&loss);
             }
         }
     }
 
-    /// Class probabilities (n x n_classes, f32 on the CPU) for rows `x`.
-    pub fn predict_proba(&self, x: &Tensor) -> Tensor {
+    fn has_batch_norm(&self) -> bool {
+        matches!(
+            self.spec.model,
+            ModelSpec::ResNet18 { .. } | ModelSpec::ResNet50 { .. }
+        )
+    }
+
+    fn batched(&self, x: &Tensor, f: impl Fn(&Tensor) -> Tensor) -> Tensor {
         tch::no_grad(|| {
-            self.net
-                .forward(x)
-                .softmax(-1, Kind::Float)
-                .to_device(Device::Cpu)
+            let n = x.size()[0];
+            let parts: Vec<Tensor> = (0..n)
+                .step_by(INFERENCE_BATCH)
+                .map(|start| f(&x.narrow(0, start, (INFERENCE_BATCH as i64).min(n - start))))
+                .collect();
+            Tensor::cat(&parts, 0)
+        })
+    }
+
+    /// Class probabilities (n x n_classes, f32, on the model's device) for rows `x`.
+    pub fn predict_proba(&self, x: &Tensor) -> Tensor {
+        self.batched(x, |b| self.logits(b, false).softmax(-1, Kind::Float))
+    }
+
+    /// Embeddings (n x width, f32, on the model's device): the head's input.
+    pub fn embed(&self, x: &Tensor) -> Tensor {
+        self.batched(x, |b| {
+            self.body
+                .forward_t(&self.prepare(b), false)
+                .to_kind(Kind::Float)
         })
     }
 
     /// Fraction of rows whose most probable class equals the label.
     pub fn accuracy(&self, x: &Tensor, y: &Tensor) -> f64 {
         let pred = self.predict_proba(x).argmax(-1, false);
-        let correct = pred.eq_tensor(&y.to_device(Device::Cpu)).sum(Kind::Int64);
+        let correct = pred.eq_tensor(y).sum(Kind::Int64).to_device(Device::Cpu);
         i64::try_from(&correct).expect("scalar count") as f64 / y.size()[0] as f64
     }
+}
+
+/// Loads every body parameter from a safetensors file; the head stays as initialised.
+fn load_body(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
+    let err = |message: String| ModelError::Weights {
+        path: path.to_owned(),
+        message,
+    };
+    let missing = vs.load_partial(path).map_err(|e| err(e.to_string()))?;
+    let missing: Vec<String> = missing
+        .into_iter()
+        .filter(|n| !n.starts_with("head."))
+        .collect();
+    if !missing.is_empty() {
+        return Err(err(format!(
+            "lacks {} parameters of the model (e.g. {}); is it a torchvision-named ResNet of the same depth?",
+            missing.len(),
+            missing[0]
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -115,22 +274,23 @@ mod tests {
     use super::*;
     use crate::spec::Retrain;
 
-    fn spec(model: ModelSpec) -> ClassifierSpec {
+    fn spec(model: ModelSpec, epochs: usize) -> ClassifierSpec {
         ClassifierSpec {
             model,
             optimizer: OptimizerSpec::Adam {
                 lr: 0.05,
                 weight_decay: 0.0,
             },
-            epochs: 200,
+            epochs,
             batch_size: 64,
             retrain: Retrain::FromScratch,
+            input: InputNorm::Identity,
         }
     }
 
     #[test]
     fn learns_a_separable_problem_and_repeats_bit_for_bit() {
-        // Two Gaussian-free, linearly separable blobs: class = sign of the first feature.
+        // Linearly separable: class = sign of the first feature.
         let xs: Vec<f32> = (0..200)
             .flat_map(|i| {
                 let s = if i % 2 == 0 { 1.0 } else { -1.0 };
@@ -146,7 +306,15 @@ mod tests {
         ] {
             let run = || {
                 let mut rng = crate::rng::stream(0, "model-test");
-                let mut c = Classifier::new(&spec(model.clone()), 2, 2, Device::Cpu, &mut rng);
+                let mut c = Classifier::new(
+                    &spec(model.clone(), 200),
+                    &[2],
+                    2,
+                    Device::Cpu,
+                    None,
+                    &mut rng,
+                )
+                .unwrap();
                 c.fit(&x, &y, &mut rng);
                 (
                     c.accuracy(&x, &y),
@@ -158,5 +326,69 @@ mod tests {
             assert_eq!(acc, 1.0, "{model:?}");
             assert_eq!(p1, p2, "{model:?} is not deterministic");
         }
+    }
+
+    #[test]
+    fn embeddings_have_the_documented_widths() {
+        let mut rng = crate::rng::stream(0, "embed");
+        let x = Tensor::rand([5, 3 * 32 * 32], (Kind::Float, Device::Cpu));
+        let cases = [
+            (ModelSpec::LogisticRegression, 3 * 32 * 32),
+            (
+                ModelSpec::Mlp {
+                    hidden: vec![16, 8],
+                },
+                8,
+            ),
+            (
+                ModelSpec::SmallCnn {
+                    channels: vec![4, 6],
+                },
+                6,
+            ),
+            (ModelSpec::ResNet18 { pretrained: None }, 512),
+        ];
+        for (model, width) in cases {
+            let c = Classifier::new(
+                &spec(model.clone(), 1),
+                &[3, 32, 32],
+                4,
+                Device::Cpu,
+                None,
+                &mut rng,
+            )
+            .unwrap();
+            assert_eq!(c.embed(&x).size(), vec![5, width], "{model:?}");
+            let p = c.predict_proba(&x);
+            assert_eq!(p.size(), vec![5, 4]);
+            let sums = Vec::<f32>::try_from(p.sum_dim_intlist(1, false, Kind::Float)).unwrap();
+            assert!(
+                sums.iter().all(|s| (s - 1.0).abs() < 1e-5),
+                "{model:?}: {sums:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pretrained_weights_fill_the_body_and_a_mismatch_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r18.safetensors");
+        let mut rng = crate::rng::stream(0, "weights");
+        let s = spec(ModelSpec::ResNet18 { pretrained: None }, 1);
+        let a = Classifier::new(&s, &[3, 32, 32], 2, Device::Cpu, None, &mut rng).unwrap();
+        a.vs.save(&path).unwrap();
+        let b = Classifier::new(&s, &[3, 32, 32], 2, Device::Cpu, Some(&path), &mut rng).unwrap();
+        let x = Tensor::rand([2, 3 * 32 * 32], (Kind::Float, Device::Cpu));
+        assert_eq!(
+            (a.embed(&x) - b.embed(&x)).abs().max().double_value(&[]),
+            0.0
+        );
+        let s50 = spec(ModelSpec::ResNet50 { pretrained: None }, 1);
+        let e =
+            Classifier::new(&s50, &[3, 32, 32], 2, Device::Cpu, Some(&path), &mut rng).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&path.display().to_string()),
+            "{e}"
+        );
     }
 }

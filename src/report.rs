@@ -3,7 +3,7 @@
 //! The one table renderer; its Markdown is what golden snapshots compare.
 use crate::data::{Dataset, Origin};
 use crate::run::JobResult;
-use crate::spec::{IntervalKind, Spec};
+use crate::spec::{IntervalKind, Spec, StrategySpec};
 
 /// A rendered table: a title, a header row and body rows of text cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,8 @@ pub struct Table {
     pub header: Vec<String>,
     /// Body rows, as many cells as the header.
     pub rows: Vec<Vec<String>>,
+    /// Lines printed under the table (caveats a reader must see).
+    pub notes: Vec<String>,
 }
 
 impl Table {
@@ -25,6 +27,12 @@ impl Table {
         out += &line(&vec!["---".to_string(); self.header.len()]);
         for row in &self.rows {
             out += &line(row);
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            for note in &self.notes {
+                out += &format!("Note: {note}\n");
+            }
         }
         out
     }
@@ -46,46 +54,88 @@ pub fn mean_interval(values: &[f64], kind: IntervalKind) -> (f64, Option<f64>) {
     (mean, Some(interval))
 }
 
-/// Test accuracy per strategy (rows, in spec order) at each of the spec's `report_at` counts.
-pub fn accuracy_table(spec: &Spec, data: &Dataset, results: &[JobResult]) -> Table {
-    let origin = match data.origin {
-        Origin::Real => "real data",
-        Origin::Synthetic => "SYNTHETIC data, not a paper reproduction",
+/// Test accuracy at each of the spec's `report_at` counts, one row per (dataset, noise,
+/// strategy) in spec order. `data` holds one dataset per setup. The dataset and noise columns
+/// appear only when the spec has more than one of them.
+pub fn accuracy_table(spec: &Spec, data: &[Dataset], results: &[JobResult]) -> Table {
+    let origin = |d: &Dataset| match d.origin {
+        Origin::Real => format!("{}, real data", d.name),
+        Origin::Synthetic => format!("{}, SYNTHETIC data, not a paper reproduction", d.name),
     };
     let title = format!(
-        "{}: test accuracy, mean ± {} over {} seeds ({}, {origin})",
+        "{}: test accuracy, mean ± {} over {} seeds ({})",
         spec.name,
         spec.interval.name(),
         spec.seeds.len(),
-        data.name,
+        data.iter().map(origin).collect::<Vec<_>>().join("; "),
     );
-    let mut header = vec!["strategy".to_string()];
+    let by_dataset = spec.setups.len() > 1;
+    let by_noise = spec.noise.len() > 1;
+    let mut header = Vec::new();
+    if by_dataset {
+        header.push("dataset".to_string());
+    }
+    if by_noise {
+        header.push("noise".to_string());
+    }
+    header.push("strategy".to_string());
     header.extend(spec.report_at.iter().map(|n| format!("{n} labels")));
-    let rows = spec
-        .strategies
-        .iter()
-        .map(|&strategy| {
-            let mut row = vec![strategy.name().to_string()];
-            for &n in &spec.report_at {
-                let values: Vec<f64> = results
+
+    let noise_labels: Vec<String> = if spec.noise.is_empty() {
+        vec!["0%".into()]
+    } else {
+        spec.noise.iter().map(|n| n.label()).collect()
+    };
+    let mut rows = Vec::new();
+    for (setup, d) in spec.setups.iter().zip(data) {
+        for noise in &noise_labels {
+            for &strategy in &spec.strategies {
+                let mine: Vec<&JobResult> = results
                     .iter()
-                    .filter(|r| r.job.strategy == strategy)
-                    .filter_map(|r| r.curve.iter().find(|p| p.labels == n))
-                    .map(|p| p.test_accuracy)
+                    .filter(|r| {
+                        r.job.dataset == setup.dataset
+                            && r.job.strategy == strategy
+                            && r.job.noise_label() == *noise
+                    })
                     .collect();
-                row.push(match mean_interval(&values, spec.interval) {
-                    _ if values.is_empty() => "n/a".into(),
-                    (m, Some(i)) => format!("{m:.4} ± {i:.4}"),
-                    (m, None) => format!("{m:.4}"),
-                });
+                let mut row = Vec::new();
+                if by_dataset {
+                    row.push(d.name.clone());
+                }
+                if by_noise {
+                    row.push(noise.clone());
+                }
+                row.push(strategy.name().to_string());
+                for &n in &spec.report_at {
+                    let values: Vec<f64> = mine
+                        .iter()
+                        .filter_map(|r| r.curve.iter().find(|p| p.labels == n))
+                        .map(|p| p.test_accuracy)
+                        .collect();
+                    row.push(match mean_interval(&values, spec.interval) {
+                        _ if values.is_empty() => "n/a".into(),
+                        (m, Some(i)) => format!("{m:.4} ± {i:.4}"),
+                        (m, None) => format!("{m:.4}"),
+                    });
+                }
+                rows.push(row);
             }
-            row
-        })
-        .collect();
+        }
+    }
+    let mut notes = Vec::new();
+    if spec.strategies.contains(&StrategySpec::AverageConfidence) {
+        notes.push(
+            "avg-confidence (modAL's avg_confidence) scores the mean of each probability row, which \
+             is 1/K on softmax outputs: its picks are decided by rounding and the seeded tie-break, \
+             so it behaves like random sampling."
+                .to_string(),
+        );
+    }
     Table {
         title,
         header,
         rows,
+        notes,
     }
 }
 
@@ -110,6 +160,7 @@ mod tests {
             title: "t".into(),
             header: vec!["a".into(), "b".into()],
             rows: vec![vec!["1".into(), "2".into()]],
+            notes: vec![],
         };
         assert_eq!(
             t.to_markdown(),

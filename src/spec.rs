@@ -1,20 +1,23 @@
 //! Benchmark specs: the RON files under `specs/`, parsed strictly and validated before any work.
 //!
-//! A spec declares one dataset, its split, one classifier, the strategies to compare, the labelling
-//! schedule and the seeds. Every field is checked: a typo is a syntax error with `file:line:col`,
-//! an inconsistent value an error naming the field path.
+//! A spec declares setups (a dataset and its classifier), the split, noise configurations, the
+//! strategies to compare, the labelling schedule and the seeds; its jobs are the grid
+//! setup x noise x strategy x seed. Every field is checked: a typo is a syntax error with
+//! `file:line:col`, an inconsistent value an error naming the field path.
 //!
 //! ```
 //! let text = r#"Spec(
 //!     name: "tiny",
-//!     dataset: Digits,
+//!     setups: [Setup(
+//!         dataset: Digits,
+//!         classifier: Classifier(
+//!             model: LogisticRegression,
+//!             optimizer: Adam(lr: 0.05, weight_decay: 0.0),
+//!             epochs: 50,
+//!             batch_size: 64,
+//!         ),
+//!     )],
 //!     split: Split(holdout: 0.2, test: 0.2),
-//!     classifier: Classifier(
-//!         model: LogisticRegression,
-//!         optimizer: Adam(lr: 0.05, weight_decay: 0.0),
-//!         epochs: 50,
-//!         batch_size: 64,
-//!     ),
 //!     strategies: [Random, Margin],
 //!     initial_labelled: 10,
 //!     labels_per_step: 10,
@@ -37,12 +40,13 @@ pub struct Spec {
     /// Free text shown in reports.
     #[serde(default)]
     pub description: String,
-    /// Which dataset (see `bench datasets`).
-    pub dataset: DatasetSpec,
-    /// How the dataset is cut into pool, hold-out and test sets.
+    /// Datasets, each with the classifier trained on it; every setup runs every strategy.
+    pub setups: Vec<Setup>,
+    /// How each dataset is cut into pool, hold-out, state and test sets.
     pub split: SplitSpec,
-    /// The classifier trained on the labelled set each round.
-    pub classifier: ClassifierSpec,
+    /// Image-noise configurations applied to the pool; `[]` means clean images only.
+    #[serde(default)]
+    pub noise: Vec<NoiseSpec>,
     /// The query strategies to compare, in table order.
     pub strategies: Vec<StrategySpec>,
     /// Size of the initial labelled set L_0 (drawn from the pool, shared by all strategies of a seed).
@@ -69,6 +73,37 @@ fn yes() -> bool {
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_identity(v: &InputNorm) -> bool {
+    *v == InputNorm::Identity
+}
+
+/// One dataset and the classifier trained on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    /// Which dataset (see `bench datasets list`).
+    pub dataset: DatasetSpec,
+    /// The classifier trained on the labelled set each round.
+    pub classifier: ClassifierSpec,
+}
+
+/// Noise on a fraction of the pool (training) images, paper Sec. 4.4.2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Noise")]
+pub struct NoiseSpec {
+    /// Fraction of pool images that get noise (round(fraction x pool size) images).
+    pub fraction: f64,
+    /// Transforms applied in order to each chosen image.
+    pub transforms: Vec<crate::noise::Transform>,
+}
+
+impl NoiseSpec {
+    /// The label used in tables, e.g. `10%`.
+    pub fn label(&self) -> String {
+        format!("{}%", (self.fraction * 100.0 * 1000.0).round() / 1000.0)
+    }
 }
 
 /// The datasets a spec can name (`bench datasets list` shows them and their artifacts).
@@ -119,7 +154,58 @@ pub enum DatasetSpec {
     },
 }
 
+impl Setup {
+    fn check(&self) -> Result<(), (String, String)> {
+        self.dataset.check()?;
+        let c = &self.classifier;
+        let bad = |field: &str, message: String| Err((format!("classifier.{field}"), message));
+        if c.epochs == 0 {
+            return bad("epochs", "must be at least 1".into());
+        }
+        if c.batch_size == 0 {
+            return bad("batch_size", "must be at least 1".into());
+        }
+        let lr = match c.optimizer {
+            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => lr,
+        };
+        if !(lr.is_finite() && lr > 0.0) {
+            return bad("optimizer.lr", format!("{lr} must be a positive number"));
+        }
+        match &c.model {
+            ModelSpec::Mlp { hidden } => {
+                if let Some(i) = hidden.iter().position(|&w| w == 0) {
+                    return bad(
+                        &format!("model.hidden[{i}]"),
+                        "width must be at least 1".into(),
+                    );
+                }
+            }
+            ModelSpec::SmallCnn { channels } => {
+                if channels.is_empty() || channels.contains(&0) {
+                    return bad(
+                        "model.channels",
+                        "list one or more non-zero widths, e.g. [16, 32]".into(),
+                    );
+                }
+                if !self.dataset.is_image() {
+                    return bad("model", "a CNN needs an image dataset".into());
+                }
+            }
+            ModelSpec::ResNet18 { .. } | ModelSpec::ResNet50 { .. } if !self.dataset.is_image() => {
+                return bad("model", "a ResNet needs an image dataset".into());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 impl DatasetSpec {
+    /// Whether rows are images (channels x height x width) rather than feature vectors.
+    pub fn is_image(&self) -> bool {
+        !matches!(self, DatasetSpec::BreastCancer)
+    }
+
     fn check(&self) -> Result<(), (String, String)> {
         let range = |field: &str, v: usize, lo: usize, hi: usize| {
             if (lo..=hi).contains(&v) {
@@ -186,6 +272,9 @@ pub struct ClassifierSpec {
     /// Whether each round starts from fresh weights or continues from the last round's.
     #[serde(default)]
     pub retrain: Retrain,
+    /// Input normalisation (left out of canonical job RON when Identity).
+    #[serde(default, skip_serializing_if = "is_identity")]
+    pub input: InputNorm,
 }
 
 /// Network architectures.
@@ -199,6 +288,33 @@ pub enum ModelSpec {
         /// Hidden layer widths, input side first.
         hidden: Vec<usize>,
     },
+    /// Small CNN: per width, a 3x3 conv + ReLU + 2x2 max-pool; then global average pooling
+    /// (the embedding) and a linear head.
+    SmallCnn {
+        /// Conv widths, input side first, e.g. [16, 32].
+        channels: Vec<usize>,
+    },
+    /// torchvision ResNet-18 body (512-wide embedding) with a linear head.
+    ResNet18 {
+        /// datasets.lock artifact with safetensors weights for the body; None: random init.
+        pretrained: Option<String>,
+    },
+    /// torchvision ResNet-50 body (2048-wide embedding) with a linear head (the paper's model).
+    ResNet50 {
+        /// datasets.lock artifact with safetensors weights for the body; None: random init.
+        pretrained: Option<String>,
+    },
+}
+
+/// How pixels in [0, 1] are normalised before the network sees them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputNorm {
+    /// As loaded: pixels in [0, 1], tabular features as the dataset gives them.
+    #[default]
+    Identity,
+    /// ImageNet channel mean/std (what pretrained torchvision weights expect); grey images are
+    /// repeated to three channels.
+    ImageNet,
 }
 
 /// Optimisers.
@@ -245,6 +361,11 @@ pub enum StrategySpec {
     Entropy,
     /// Largest 1 - max probability (modAL's uncertainty sampling).
     LeastConfident,
+    /// Highest mean probability (modAL's avg_confidence); on softmax outputs every row's mean is
+    /// 1/K, so picks come down to rounding and the seeded tie-break.
+    AverageConfidence,
+    /// k-center greedy coreset on the classifier's embeddings (Sener & Savarese 2018).
+    KCenterGreedy,
 }
 
 impl StrategySpec {
@@ -255,7 +376,24 @@ impl StrategySpec {
             StrategySpec::Margin => "margin",
             StrategySpec::Entropy => "entropy",
             StrategySpec::LeastConfident => "least-confident",
+            StrategySpec::AverageConfidence => "avg-confidence",
+            StrategySpec::KCenterGreedy => "k-center",
         }
+    }
+
+    /// Every strategy, in the order `bench query --help` lists them.
+    pub const ALL: [StrategySpec; 6] = [
+        StrategySpec::Random,
+        StrategySpec::LeastConfident,
+        StrategySpec::Margin,
+        StrategySpec::Entropy,
+        StrategySpec::AverageConfidence,
+        StrategySpec::KCenterGreedy,
+    ];
+
+    /// Whether the strategy needs the classifier's embeddings (else only probabilities).
+    pub fn needs_embeddings(self) -> bool {
+        self == StrategySpec::KCenterGreedy
     }
 }
 
@@ -372,7 +510,23 @@ impl Spec {
                 ),
             );
         }
-        self.dataset.check()?;
+        if self.setups.is_empty() {
+            return bad(
+                "setups",
+                "list at least one Setup(dataset: ..., classifier: ...)".into(),
+            );
+        }
+        for (i, setup) in self.setups.iter().enumerate() {
+            setup
+                .check()
+                .map_err(|(field, message)| (format!("setups[{i}].{field}"), message))?;
+            if self.setups[..i].iter().any(|s| s.dataset == setup.dataset) {
+                return bad(
+                    &format!("setups[{i}].dataset"),
+                    "this dataset already has a setup".into(),
+                );
+            }
+        }
         let SplitSpec {
             holdout,
             state,
@@ -393,38 +547,46 @@ impl Spec {
                 "must be > 0: accuracy is measured on the test set".into(),
             );
         }
-        if holdout + test >= 0.9 {
+        if holdout + state + test >= 0.9 {
             return bad(
                 "split",
                 format!(
-                    "holdout + test = {} leaves less than 10% for the pool",
-                    holdout + test
+                    "holdout + state + test = {} leaves less than 10% for the pool",
+                    holdout + state + test
                 ),
             );
         }
-        let c = &self.classifier;
-        if c.epochs == 0 {
-            return bad("classifier.epochs", "must be at least 1".into());
-        }
-        if c.batch_size == 0 {
-            return bad("classifier.batch_size", "must be at least 1".into());
-        }
-        let lr = match c.optimizer {
-            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => lr,
-        };
-        if !(lr.is_finite() && lr > 0.0) {
-            return bad(
-                "classifier.optimizer.lr",
-                format!("{lr} must be a positive number"),
-            );
-        }
-        if let ModelSpec::Mlp { hidden } = &c.model
-            && let Some(i) = hidden.iter().position(|&w| w == 0)
-        {
-            return bad(
-                &format!("classifier.model.hidden[{i}]"),
-                "width must be at least 1".into(),
-            );
+        for (i, noise) in self.noise.iter().enumerate() {
+            if !(0.0..=1.0).contains(&noise.fraction) {
+                return bad(
+                    &format!("noise[{i}].fraction"),
+                    format!("{} must be in [0, 1]", noise.fraction),
+                );
+            }
+            if noise.fraction > 0.0 && noise.transforms.is_empty() {
+                return bad(
+                    &format!("noise[{i}].transforms"),
+                    "a noisy fraction needs at least one transform".into(),
+                );
+            }
+            for (j, t) in noise.transforms.iter().enumerate() {
+                t.check()
+                    .map_err(|m| (format!("noise[{i}].transforms[{j}]"), m))?;
+            }
+            if noise.fraction > 0.0
+                && let Some(j) = self.setups.iter().position(|s| !s.dataset.is_image())
+            {
+                return bad(
+                    &format!("noise[{i}]"),
+                    format!(
+                        "noise transforms need images, but setups[{j}] ({:?}) is tabular",
+                        self.setups[j].dataset
+                    ),
+                );
+            }
+            if self.noise[..i].contains(noise) {
+                return bad(&format!("noise[{i}]"), "listed twice".into());
+            }
         }
         if self.strategies.is_empty() {
             return bad(

@@ -1,8 +1,9 @@
-//! Query strategies on a probability matrix (modAL 0.4.2 semantics), and the top-N batch rule.
+//! Query strategies (modAL 0.4.2 semantics), and the top-N batch rule.
 //!
-//! Each strategy turns a row of class probabilities into a score where larger means "label me
-//! first". The batch is the N highest scores; ties are broken by a seeded shuffle of the candidates
-//! followed by a stable sort, so equal scores are picked in an order fixed by the job's RNG.
+//! The score-based strategies turn a row of class probabilities into a score where larger means
+//! "label me first". The batch is the N highest scores; ties are broken by a seeded shuffle of the
+//! candidates followed by a stable sort, so equal scores are picked in an order fixed by the job's
+//! RNG. k-center greedy works on embeddings instead (see [`k_center_greedy`]).
 //!
 //! ```
 //! use ralbench::spec::StrategySpec;
@@ -18,7 +19,12 @@ use rand_chacha::ChaCha20Rng;
 /// Score of one probability row; larger is queried first.
 pub fn score(strategy: StrategySpec, row: &[f32]) -> f64 {
     match strategy {
-        StrategySpec::Random => 0.0,
+        StrategySpec::Random | StrategySpec::KCenterGreedy => 0.0,
+        // modAL's avg_confidence: the row mean, highest first. On softmax rows this is 1/K up to
+        // rounding, so the pick is decided by rounding and the tie-break: it behaves like random.
+        StrategySpec::AverageConfidence => {
+            row.iter().map(|&p| p as f64).sum::<f64>() / row.len() as f64
+        }
         StrategySpec::LeastConfident => 1.0 - max(row),
         StrategySpec::Margin => {
             // modAL: margin = p(1st) - p(2nd), smallest first; a single column has margin 0.
@@ -34,8 +40,8 @@ pub fn score(strategy: StrategySpec, row: &[f32]) -> f64 {
     }
 }
 
-/// Picks `n` of the `probs.len() / n_classes` candidate rows; returns their row positions in
-/// selection order (best first).
+/// Picks `n` of the `probs.len() / n_classes` candidate rows by a score-based strategy; returns
+/// their row positions in selection order (best first). k-center uses [`k_center_greedy`].
 pub fn select(
     strategy: StrategySpec,
     probs: &[f32],
@@ -44,11 +50,64 @@ pub fn select(
     rng: &mut ChaCha20Rng,
 ) -> Vec<usize> {
     assert!(n_classes > 0 && probs.len().is_multiple_of(n_classes));
+    debug_assert!(
+        !strategy.needs_embeddings(),
+        "{strategy:?} needs embeddings"
+    );
     let scores: Vec<f64> = probs
         .chunks_exact(n_classes)
         .map(|row| score(strategy, row))
         .collect();
     top_n(&scores, n, rng)
+}
+
+/// k-center greedy (Sener & Savarese 2018) on embeddings: `n` times, pick the candidate farthest
+/// (Euclidean) from everything labelled or already picked. With nothing labelled, the first pick
+/// is a seeded random candidate. Returns candidate positions in selection order; exact distance
+/// ties go to the lowest position. Distances are batched tensor ops on the embeddings' device.
+pub fn k_center_greedy(
+    candidates: &tch::Tensor,
+    labelled: &tch::Tensor,
+    n: usize,
+    rng: &mut ChaCha20Rng,
+) -> Vec<usize> {
+    use rand::Rng;
+    let m = candidates.size()[0];
+    let n = n.min(m as usize);
+    if n == 0 {
+        return vec![];
+    }
+    let candidates = candidates.to_kind(tch::Kind::Float);
+    let mut min_dist = if labelled.size()[0] > 0 {
+        tch::Tensor::cdist(
+            &candidates,
+            &labelled.to_kind(tch::Kind::Float),
+            2.0,
+            None::<i64>,
+        )
+        .amin(1, false)
+    } else {
+        tch::Tensor::full([m], f64::INFINITY, (tch::Kind::Float, candidates.device()))
+    };
+    let mut picks = Vec::with_capacity(n);
+    for step in 0..n {
+        let u = if step == 0 && labelled.size()[0] == 0 {
+            rng.random_range(0..m)
+        } else {
+            min_dist.argmax(0, false).int64_value(&[])
+        };
+        picks.push(u as usize);
+        let d = tch::Tensor::cdist(&candidates, &candidates.narrow(0, u, 1), 2.0, None::<i64>)
+            .squeeze_dim(1);
+        min_dist = min_dist.minimum(&d);
+        // A picked point must never win again, even among exact duplicates.
+        let _ = min_dist.index_fill_(
+            0,
+            &tch::Tensor::from_slice(&[u]).to_device(candidates.device()),
+            -1.0,
+        );
+    }
+    picks
 }
 
 /// The `n` positions with the largest scores; ties in a seeded random order.
@@ -138,6 +197,35 @@ mod tests {
             a,
             select(Random, &p, 2, 10, &mut crate::rng::stream(9, "x"))
         );
+    }
+
+    #[test]
+    fn average_confidence_scores_the_row_mean() {
+        assert!((score(AverageConfidence, &[0.2, 0.3, 0.1]) - 0.2).abs() < 1e-7);
+        // Rows that sum to 1 all score 1/K up to f32 rounding: nothing but noise tells them apart.
+        let p = [0.5f32, 0.5, 0.9, 0.1, 0.25, 0.75];
+        let scores: Vec<f64> = p.chunks(2).map(|r| score(AverageConfidence, r)).collect();
+        assert!(scores.iter().all(|&s| (s - 0.5).abs() < 1e-7), "{scores:?}");
+    }
+
+    #[test]
+    fn k_center_picks_the_farthest_point_then_updates() {
+        use tch::Tensor;
+        // Candidates on a line at 0, 1, 5, 10; labelled at 0.
+        let cand = Tensor::from_slice(&[0.0f32, 1.0, 5.0, 10.0]).view([4, 1]);
+        let lab = Tensor::from_slice(&[0.0f32]).view([1, 1]);
+        // 10 is farthest from {0}; then 5 (distance 5 from both 0 and 10); then 1.
+        assert_eq!(k_center_greedy(&cand, &lab, 3, &mut rng()), vec![3, 2, 1]);
+        // Never more than there is, never twice.
+        assert_eq!(k_center_greedy(&cand, &lab, 9, &mut rng()).len(), 4);
+        // Nothing labelled: a seeded first pick, then the farthest from it.
+        let none = Tensor::zeros([0, 1], (tch::Kind::Float, tch::Device::Cpu));
+        let a = k_center_greedy(&cand, &none, 2, &mut crate::rng::stream(1, "k"));
+        assert_eq!(
+            a,
+            k_center_greedy(&cand, &none, 2, &mut crate::rng::stream(1, "k"))
+        );
+        assert_ne!(a[0], a[1]);
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn refuses(fixture: &str, expected: &str) {
 fn syntax_error_reports_file_line_and_column() {
     refuses(
         "syntax_error.ron",
-        "tests/data/syntax_error.ron:4:5: Expected comma",
+        "tests/data/syntax_error.ron:3:36: Expected comma",
     );
 }
 
@@ -59,7 +59,7 @@ fn syntax_error_reports_file_line_and_column() {
 fn unknown_field_reports_its_position() {
     refuses(
         "unknown_field.ron",
-        "tests/data/unknown_field.ron:14:5: Unexpected field named `budgett`",
+        "tests/data/unknown_field.ron:16:5: Unexpected field named `budgett`",
     );
 }
 
@@ -67,8 +67,9 @@ fn unknown_field_reports_its_position() {
 fn unknown_strategy_reports_its_position_and_the_known_ones() {
     refuses(
         "unknown_strategy.ron",
-        "tests/data/unknown_strategy.ron:11:26: Unexpected variant named `Marginn` in enum `Strategy`, \
-         expected one of `Random`, `Margin`, `Entropy`, or `LeastConfident`",
+        "tests/data/unknown_strategy.ron:13:26: Unexpected variant named `Marginn` in enum `Strategy`, \
+         expected one of `Random`, `Margin`, `Entropy`, `LeastConfident`, `AverageConfidence`, or \
+         `KCenterGreedy`",
     );
 }
 

@@ -104,9 +104,11 @@ fn fetch_through_a_mirror_verifies_caches_and_runs_offline_afterwards() {
         &spec,
         r#"Spec(
     name: "pneumonia-fixture",
-    dataset: PneumoniaMnist(size: 28),
+    setups: [Setup(
+        dataset: PneumoniaMnist(size: 28),
+        classifier: Classifier(model: LogisticRegression, optimizer: Adam(lr: 0.05, weight_decay: 0.0), epochs: 20, batch_size: 16),
+    )],
     split: Split(holdout: 0.1, test: 0.3),
-    classifier: Classifier(model: LogisticRegression, optimizer: Adam(lr: 0.05, weight_decay: 0.0), epochs: 20, batch_size: 16),
     strategies: [Random, Margin],
     initial_labelled: 4,
     labels_per_step: 4,
@@ -166,8 +168,9 @@ fn offline_run_without_the_cached_file_says_what_is_missing() {
     let spec = dir.path().join("s.ron");
     std::fs::write(
         &spec,
-        r#"Spec(name: "s", dataset: PneumoniaMnist(size: 28), split: Split(holdout: 0.1, test: 0.3),
-    classifier: Classifier(model: LogisticRegression, optimizer: Adam(lr: 0.05, weight_decay: 0.0), epochs: 1, batch_size: 16),
+        r#"Spec(name: "s", setups: [Setup(dataset: PneumoniaMnist(size: 28),
+    classifier: Classifier(model: LogisticRegression, optimizer: Adam(lr: 0.05, weight_decay: 0.0), epochs: 1, batch_size: 16))],
+    split: Split(holdout: 0.1, test: 0.3),
     strategies: [Random], initial_labelled: 4, labels_per_step: 4, budget: 8, report_at: [8], seeds: [0])"#,
     )
     .unwrap();

@@ -126,6 +126,11 @@ impl Sources {
         })
     }
 
+    /// The verified cached file of the artifact called `name`, downloading it if needed.
+    pub fn fetch_artifact(&self, name: &str) -> Result<PathBuf, DataError> {
+        Ok(fetch::fetch(self.lock.get(name)?, &self.fetch)?)
+    }
+
     fn artifact(&self, name: &str) -> Result<(PathBuf, String), DataError> {
         let artifact = self.lock.get(name)?;
         let path = fetch::fetch(artifact, &self.fetch)?;

@@ -1,9 +1,10 @@
-//! One job: a single active-learning episode for one (strategy, seed) of a spec.
+//! One job: a single active-learning episode for one (setup, noise, strategy, seed) of a spec.
 use crate::data::{Dataset, Origin, split::Split};
-use crate::model::Classifier;
-use crate::spec::{ClassifierSpec, DatasetSpec, Retrain, Spec, SplitSpec, StrategySpec};
+use crate::model::{Classifier, ModelError};
+use crate::spec::{ClassifierSpec, DatasetSpec, NoiseSpec, Retrain, Spec, SplitSpec, StrategySpec};
 use crate::strategy;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tch::{Device, Tensor};
 
@@ -17,6 +18,9 @@ pub struct Job {
     pub split: SplitSpec,
     /// Classifier and training.
     pub classifier: ClassifierSpec,
+    /// Noise on the pool; None for clean images (left out of the canonical RON then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseSpec>,
     /// Query strategy.
     pub strategy: StrategySpec,
     /// |L_0|.
@@ -30,23 +34,38 @@ pub struct Job {
 }
 
 impl Job {
-    /// The jobs of a spec, strategy-major, seeds in spec order.
+    /// The jobs of a spec: setup-major, then noise, strategy and seed, each in spec order.
     pub fn expand(spec: &Spec) -> Vec<Job> {
-        spec.strategies
-            .iter()
-            .flat_map(|&strategy| {
-                spec.seeds.iter().map(move |&seed| Job {
-                    dataset: spec.dataset,
-                    split: spec.split,
-                    classifier: spec.classifier.clone(),
-                    strategy,
-                    initial_labelled: spec.initial_labelled,
-                    labels_per_step: spec.labels_per_step,
-                    budget: spec.budget,
-                    seed,
-                })
-            })
-            .collect()
+        let clean = [None];
+        let noises: Vec<Option<NoiseSpec>> = if spec.noise.is_empty() {
+            clean.to_vec()
+        } else {
+            spec.noise
+                .iter()
+                .map(|n| (n.fraction > 0.0).then(|| n.clone()))
+                .collect()
+        };
+        let mut jobs = Vec::new();
+        for setup in &spec.setups {
+            for noise in &noises {
+                for &strategy in &spec.strategies {
+                    for &seed in &spec.seeds {
+                        jobs.push(Job {
+                            dataset: setup.dataset,
+                            split: spec.split,
+                            classifier: setup.classifier.clone(),
+                            noise: noise.clone(),
+                            strategy,
+                            initial_labelled: spec.initial_labelled,
+                            labels_per_step: spec.labels_per_step,
+                            budget: spec.budget,
+                            seed,
+                        });
+                    }
+                }
+            }
+        }
+        jobs
     }
 
     /// Stable id: the first 16 hex digits of sha256 over the job's canonical RON.
@@ -55,10 +74,16 @@ impl Job {
         crate::io::sha256_hex(canonical.as_bytes())[..16].to_string()
     }
 
-    /// Stream name for draws shared by all jobs of one seed and split (split, initial set).
+    /// Stream name for draws shared by all jobs of one seed and split (split, initial set,
+    /// noise), so every strategy of a seed sees the same sets and the same noisy images.
     pub fn shared_stream_name(&self, what: &str) -> String {
         let split = ron::to_string(&(self.dataset, self.split)).expect("serialises");
         format!("{what}/{split}")
+    }
+
+    /// The noise label of this job's table row (`0%` when clean).
+    pub fn noise_label(&self) -> String {
+        self.noise.as_ref().map_or("0%".into(), NoiseSpec::label)
     }
 }
 
@@ -98,24 +123,20 @@ pub struct JobTiming {
     pub model_s: f64,
 }
 
-/// Runs one episode on `data` with the seed's shared `split`.
-pub fn run(job: &Job, data: &Dataset, split: &Split, device: Device) -> (JobResult, JobTiming) {
+/// Runs one episode on `data` with the seed's shared `split`; `weights` initialise a pretrained body.
+pub fn run(
+    job: &Job,
+    data: &Dataset,
+    split: &Split,
+    device: Device,
+    weights: Option<&Path>,
+) -> Result<(JobResult, JobTiming), ModelError> {
     let started = Instant::now();
     let mut model_time = Duration::ZERO;
     let job_id = job.id();
     let mut rng = crate::rng::stream(job.seed, &job_id);
 
-    let mut x_all = Tensor::from_slice(&data.features)
-        .view([data.len() as i64, data.dim as i64])
-        .to_device(device);
-    if data.standardise {
-        // Statistics of the pool only: the test set must not shape the inputs.
-        let idx: Vec<i64> = split.pool.iter().map(|&i| i as i64).collect();
-        let pool = x_all.index_select(0, &Tensor::from_slice(&idx).to_device(device));
-        let mean = pool.mean_dim(0, true, tch::Kind::Float);
-        let std = pool.std_dim(0, false, true).clamp_min(1e-12);
-        x_all = (x_all - mean) / std;
-    }
+    let x_all = inputs(job, data, split).to_device(device);
     let y_all = Tensor::from_slice(&data.labels).to_device(device);
     let rows = |idx: &[usize]| {
         let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
@@ -138,11 +159,12 @@ pub fn run(job: &Job, data: &Dataset, split: &Split, device: Device) -> (JobResu
         if model.is_none() || job.classifier.retrain == Retrain::FromScratch {
             model = Some(Classifier::new(
                 &job.classifier,
-                data.dim,
+                &data.shape,
                 data.n_classes,
                 device,
+                weights,
                 &mut rng,
-            ));
+            )?);
         }
         let m = model.as_mut().expect("just built");
         let (x_l, y_l) = rows(&labelled);
@@ -163,21 +185,24 @@ pub fn run(job: &Job, data: &Dataset, split: &Split, device: Device) -> (JobResu
             .filter(|&i| !in_labelled[i])
             .collect();
         let n = job.labels_per_step.min(job.budget - labelled.len());
-        let probs = if job.strategy == StrategySpec::Random {
-            // Random needs no predictions; every candidate scores the same.
-            vec![0.0; candidates.len()]
-        } else {
-            let t = Instant::now();
-            let p = m.predict_proba(&rows(&candidates).0);
-            model_time += t.elapsed();
-            Vec::<f32>::try_from(p.view([-1])).expect("probabilities to f32")
+        let t = Instant::now();
+        let picks = match job.strategy {
+            StrategySpec::Random => {
+                // Random needs no predictions; every candidate scores the same.
+                strategy::top_n(&vec![0.0; candidates.len()], n, &mut rng)
+            }
+            StrategySpec::KCenterGreedy => {
+                let (cand, lab) = (m.embed(&rows(&candidates).0), m.embed(&x_l));
+                model_time += t.elapsed();
+                strategy::k_center_greedy(&cand, &lab, n, &mut rng)
+            }
+            s => {
+                let p = m.predict_proba(&rows(&candidates).0).to_device(Device::Cpu);
+                model_time += t.elapsed();
+                let probs = Vec::<f32>::try_from(p.view([-1])).expect("probabilities to f32");
+                strategy::select(s, &probs, data.n_classes, n, &mut rng)
+            }
         };
-        let k = if job.strategy == StrategySpec::Random {
-            1
-        } else {
-            data.n_classes
-        };
-        let picks = strategy::select(job.strategy, &probs, k, n, &mut rng);
         let chosen: Vec<usize> = picks.iter().map(|&p| candidates[p]).collect();
         for &i in &chosen {
             in_labelled[i] = true;
@@ -197,7 +222,35 @@ pub fn run(job: &Job, data: &Dataset, split: &Split, device: Device) -> (JobResu
         total_s: started.elapsed().as_secs_f64(),
         model_s: model_time.as_secs_f64(),
     };
-    (result, timing)
+    Ok((result, timing))
+}
+
+/// The feature matrix (n x dim, CPU) the job trains on: noise applied to the chosen pool images,
+/// tabular features standardised with pool statistics.
+fn inputs(job: &Job, data: &Dataset, split: &Split) -> Tensor {
+    let x = Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
+    if let Some(noise) = &job.noise {
+        let name = job.shared_stream_name(&format!(
+            "noise/{}",
+            ron::to_string(noise).expect("serialises")
+        ));
+        let mut rng = crate::rng::stream(job.seed, &name);
+        let shape: Vec<i64> = data.shape.iter().map(|&d| d as i64).collect();
+        for row in crate::noise::noisy_rows(&split.pool, noise.fraction, &mut rng) {
+            let img = x.get(row as i64).view(shape.as_slice());
+            let noisy = crate::noise::apply_all(&noise.transforms, &img, &mut rng);
+            x.get(row as i64).copy_(&noisy.view([-1]));
+        }
+    }
+    if data.standardise {
+        // Statistics of the pool only: the test set must not shape the inputs.
+        let idx: Vec<i64> = split.pool.iter().map(|&i| i as i64).collect();
+        let pool = x.index_select(0, &Tensor::from_slice(&idx));
+        let mean = pool.mean_dim(0, true, tch::Kind::Float);
+        let std = pool.std_dim(0, false, true).clamp_min(1e-12);
+        return (x - mean) / std;
+    }
+    x
 }
 
 /// L_0: `initial_labelled` pool rows drawn uniformly, the same for every strategy of a seed.
