@@ -47,6 +47,35 @@ enum Command {
     /// List, download, verify and pin the dataset artifacts of datasets.lock.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
+    /// Pick rows with one strategy from saved probabilities (or embeddings): the interface an
+    /// outside conformance check uses. Prints the chosen row indices, one per line, best first.
+    #[command(after_help = "Examples:\n  \
+        bench query --strategy margin --proba probs.npy --n 10\n  \
+        bench query --strategy k-center --embed emb.npy --labelled labelled.npy --n 10\n\n\
+        --proba: (n_samples x n_classes) float32 or float64 .npy; indices refer to its rows.\n\
+        --embed: (n_rows x width) float32/float64 .npy; --labelled: 1-D int64 .npy of labelled \
+        row indices; indices refer to rows of --embed and are never labelled ones.\n\
+        Exact score ties are broken by a shuffle seeded with --seed, then a stable sort.")]
+    Query {
+        /// random, least-confident, margin, entropy, avg-confidence or k-center.
+        #[arg(long)]
+        strategy: String,
+        /// Probability matrix (.npy), for the score-based strategies.
+        #[arg(long, required_unless_present = "embed")]
+        proba: Option<PathBuf>,
+        /// Embeddings of every row (.npy), for k-center.
+        #[arg(long, requires = "labelled")]
+        embed: Option<PathBuf>,
+        /// Labelled row indices (.npy, int64), for k-center.
+        #[arg(long)]
+        labelled: Option<PathBuf>,
+        /// How many rows to pick.
+        #[arg(long)]
+        n: usize,
+        /// Seed of the tie-breaking stream.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Check a spec and list its jobs without running anything.
     #[command(after_help = "Example:\n  bench check specs/quickstart.ron")]
     Check {
@@ -130,6 +159,25 @@ fn main() -> ExitCode {
             }
         }
         Command::Datasets(command) => datasets(command),
+        Command::Query {
+            strategy,
+            proba,
+            embed,
+            labelled,
+            n,
+            seed,
+        } => match query(&strategy, proba, embed, labelled, n, seed) {
+            Ok(picks) => {
+                for p in picks {
+                    println!("{p}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
         Command::Check { spec } => match plan(&spec) {
             Ok((_, plan)) => {
                 println!("{}: ok, {} jobs", spec.display(), plan.jobs().len());
@@ -292,4 +340,78 @@ fn datasets(command: DatasetsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// `bench query`: reads the .npy inputs and runs one strategy's selection.
+fn query(
+    name: &str,
+    proba: Option<PathBuf>,
+    embed: Option<PathBuf>,
+    labelled: Option<PathBuf>,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<usize>> {
+    use anyhow::{Context, bail};
+    use ralbench::spec::StrategySpec;
+    use ralbench::strategy;
+    let Some(strategy) = StrategySpec::ALL.into_iter().find(|s| s.name() == name) else {
+        let known: Vec<&str> = StrategySpec::ALL.iter().map(|s| s.name()).collect();
+        bail!("unknown strategy {name:?}; known: {}", known.join(", "));
+    };
+    let mut rng = ralbench::rng::stream(seed, "query");
+    if strategy.needs_embeddings() {
+        let (Some(embed), Some(labelled)) = (embed, labelled) else {
+            bail!("{name} needs --embed FILE.npy and --labelled FILE.npy");
+        };
+        let (rows, width, values) = read_matrix(&embed)?;
+        let lab: ndarray::Array1<i64> = ndarray_npy::read_npy(&labelled)
+            .with_context(|| format!("{}: expected a 1-D int64 .npy", labelled.display()))?;
+        let mut is_labelled = vec![false; rows];
+        for &i in &lab {
+            let i = usize::try_from(i)
+                .ok()
+                .filter(|&i| i < rows)
+                .with_context(|| {
+                    format!(
+                        "{}: index {i} is not a row of {}",
+                        labelled.display(),
+                        embed.display()
+                    )
+                })?;
+            is_labelled[i] = true;
+        }
+        let all = tch::Tensor::from_slice(&values).view([rows as i64, width as i64]);
+        let pick =
+            |want: bool| -> Vec<usize> { (0..rows).filter(|&i| is_labelled[i] == want).collect() };
+        let (cand_rows, lab_rows) = (pick(false), pick(true));
+        let take = |idx: &[usize]| {
+            let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+            all.index_select(0, &tch::Tensor::from_slice(&idx))
+        };
+        let picks = strategy::k_center_greedy(&take(&cand_rows), &take(&lab_rows), n, &mut rng);
+        return Ok(picks.into_iter().map(|p| cand_rows[p]).collect());
+    }
+    let Some(proba) = proba else {
+        bail!("{name} needs --proba FILE.npy");
+    };
+    let (rows, classes, values) = read_matrix(&proba)?;
+    if strategy == StrategySpec::Random {
+        return Ok(strategy::top_n(&vec![0.0; rows], n, &mut rng));
+    }
+    Ok(strategy::select(strategy, &values, classes, n, &mut rng))
+}
+
+/// A 2-D float32 or float64 .npy as (rows, columns, row-major values widened to f64).
+fn read_matrix(path: &std::path::Path) -> anyhow::Result<(usize, usize, Vec<f64>)> {
+    use anyhow::Context;
+    let as_f64: Result<ndarray::Array2<f64>, _> = ndarray_npy::read_npy(path);
+    let m = match as_f64 {
+        Ok(m) => m,
+        Err(_) => ndarray_npy::read_npy::<_, ndarray::Array2<f32>>(path)
+            .with_context(|| format!("{}: expected a 2-D float32 or float64 .npy", path.display()))?
+            .mapv(f64::from),
+    };
+    let (rows, cols) = m.dim();
+    anyhow::ensure!(cols > 0, "{}: the matrix has no columns", path.display());
+    Ok((rows, cols, m.iter().copied().collect()))
 }

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use ralbench::spec::StrategySpec;
-//! let probs = [0.9, 0.1, 0.5, 0.5, 0.7, 0.3]; // three rows, two classes
+//! let probs = [0.9, 0.1, 0.5, 0.5, 0.7, 0.3]; // three rows, two classes (f64)
 //! let mut rng = ralbench::rng::stream(0, "doc");
 //! let picked = ralbench::strategy::select(StrategySpec::Margin, &probs, 2, 1, &mut rng);
 //! assert_eq!(picked, vec![1]); // the row with the smallest margin
@@ -17,14 +17,12 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 
 /// Score of one probability row; larger is queried first.
-pub fn score(strategy: StrategySpec, row: &[f32]) -> f64 {
+pub fn score(strategy: StrategySpec, row: &[f64]) -> f64 {
     match strategy {
         StrategySpec::Random | StrategySpec::KCenterGreedy => 0.0,
         // modAL's avg_confidence: the row mean, highest first. On softmax rows this is 1/K up to
         // rounding, so the pick is decided by rounding and the tie-break: it behaves like random.
-        StrategySpec::AverageConfidence => {
-            row.iter().map(|&p| p as f64).sum::<f64>() / row.len() as f64
-        }
+        StrategySpec::AverageConfidence => row.iter().sum::<f64>() / row.len() as f64,
         StrategySpec::LeastConfident => 1.0 - max(row),
         StrategySpec::Margin => {
             // modAL: margin = p(1st) - p(2nd), smallest first; a single column has margin 0.
@@ -33,7 +31,7 @@ pub fn score(strategy: StrategySpec, row: &[f32]) -> f64 {
         }
         StrategySpec::Entropy => -row
             .iter()
-            .map(|&p| p as f64)
+            .copied()
             .filter(|&p| p > 0.0)
             .map(|p| p * p.ln())
             .sum::<f64>(),
@@ -44,7 +42,7 @@ pub fn score(strategy: StrategySpec, row: &[f32]) -> f64 {
 /// their row positions in selection order (best first). k-center uses [`k_center_greedy`].
 pub fn select(
     strategy: StrategySpec,
-    probs: &[f32],
+    probs: &[f64],
     n_classes: usize,
     n: usize,
     rng: &mut ChaCha20Rng,
@@ -77,17 +75,11 @@ pub fn k_center_greedy(
     if n == 0 {
         return vec![];
     }
-    let candidates = candidates.to_kind(tch::Kind::Float);
     let mut min_dist = if labelled.size()[0] > 0 {
-        tch::Tensor::cdist(
-            &candidates,
-            &labelled.to_kind(tch::Kind::Float),
-            2.0,
-            None::<i64>,
-        )
-        .amin(1, false)
+        let labelled = labelled.to_kind(candidates.kind());
+        tch::Tensor::cdist(candidates, &labelled, 2.0, None::<i64>).amin(1, false)
     } else {
-        tch::Tensor::full([m], f64::INFINITY, (tch::Kind::Float, candidates.device()))
+        tch::Tensor::full([m], f64::INFINITY, (candidates.kind(), candidates.device()))
     };
     let mut picks = Vec::with_capacity(n);
     for step in 0..n {
@@ -97,7 +89,7 @@ pub fn k_center_greedy(
             min_dist.argmax(0, false).int64_value(&[])
         };
         picks.push(u as usize);
-        let d = tch::Tensor::cdist(&candidates, &candidates.narrow(0, u, 1), 2.0, None::<i64>)
+        let d = tch::Tensor::cdist(candidates, &candidates.narrow(0, u, 1), 2.0, None::<i64>)
             .squeeze_dim(1);
         min_dist = min_dist.minimum(&d);
         // A picked point must never win again, even among exact duplicates.
@@ -119,15 +111,14 @@ pub fn top_n(scores: &[f64], n: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
     order
 }
 
-fn max(row: &[f32]) -> f64 {
-    row.iter().fold(f64::NEG_INFINITY, |m, &p| m.max(p as f64))
+fn max(row: &[f64]) -> f64 {
+    row.iter().fold(f64::NEG_INFINITY, |m, &p| m.max(p))
 }
 
-fn top_two(row: &[f32]) -> (f64, Option<f64>) {
+fn top_two(row: &[f64]) -> (f64, Option<f64>) {
     let mut first = f64::NEG_INFINITY;
     let mut second = None::<f64>;
     for &p in row {
-        let p = p as f64;
         if p > first {
             if first.is_finite() {
                 second = Some(first);
@@ -151,7 +142,7 @@ mod tests {
 
     #[test]
     fn scores_match_hand_computed_values() {
-        let row = [0.5f32, 0.3, 0.2];
+        let row = [0.5, 0.3, 0.2];
         assert!((score(LeastConfident, &row) - 0.5).abs() < 1e-7);
         assert!((score(Margin, &row) + 0.2).abs() < 1e-7);
         let h = -(0.5f64 * 0.5f64.ln() + 0.3f64 * 0.3f64.ln() + 0.2f64 * 0.2f64.ln());
@@ -167,7 +158,7 @@ mod tests {
     #[test]
     fn picks_follow_each_definition() {
         // Rows: confident, very uncertain, medium.
-        let p = [0.95f32, 0.05, 0.0, 0.34, 0.33, 0.33, 0.6, 0.3, 0.1];
+        let p = [0.95, 0.05, 0.0, 0.34, 0.33, 0.33, 0.6, 0.3, 0.1];
         for s in [LeastConfident, Margin, Entropy] {
             assert_eq!(select(s, &p, 3, 3, &mut rng()), vec![1, 2, 0], "{s:?}");
         }
@@ -187,7 +178,7 @@ mod tests {
 
     #[test]
     fn random_returns_distinct_rows_and_depends_on_the_seed() {
-        let p = vec![0.5f32; 200];
+        let p = vec![0.5; 200];
         let a = select(Random, &p, 2, 10, &mut rng());
         let mut d = a.clone();
         d.sort_unstable();
@@ -203,7 +194,7 @@ mod tests {
     fn average_confidence_scores_the_row_mean() {
         assert!((score(AverageConfidence, &[0.2, 0.3, 0.1]) - 0.2).abs() < 1e-7);
         // Rows that sum to 1 all score 1/K up to f32 rounding: nothing but noise tells them apart.
-        let p = [0.5f32, 0.5, 0.9, 0.1, 0.25, 0.75];
+        let p = [0.5f32, 0.5, 0.9, 0.1, 0.25, 0.75].map(f64::from);
         let scores: Vec<f64> = p.chunks(2).map(|r| score(AverageConfidence, r)).collect();
         assert!(scores.iter().all(|&s| (s - 0.5).abs() < 1e-7), "{scores:?}");
     }

@@ -33,6 +33,11 @@ fn synthetic_histology_table_matches_golden() {
 }
 
 #[test]
+fn baselines_table_matches_golden() {
+    check_golden("specs/baselines.ron", "baselines");
+}
+
+#[test]
 fn same_spec_twice_gives_byte_identical_results() {
     let a = tempfile::tempdir().expect("temp dir");
     let b = tempfile::tempdir().expect("temp dir");

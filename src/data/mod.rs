@@ -229,13 +229,16 @@ fn tabular<Y: Copy + Into<f64>>(
 
 /// UCI optical digits as bundled by smartcore: 1797 x 64, pixels 0..16 scaled to [0, 1].
 fn digits() -> Dataset {
-    tabular(
+    let mut d = tabular(
         "digits",
         smartcore::dataset::digits::load_dataset(),
         1.0 / 16.0,
         false,
         10,
-    )
+    );
+    // 8 x 8 grey images: image models and noise transforms can use them.
+    d.shape = vec![1, 8, 8];
+    d
 }
 
 /// Wisconsin diagnostic breast cancer as bundled by smartcore: 569 x 30, binary.
@@ -269,6 +272,7 @@ mod tests {
     fn digits_is_the_uci_set() {
         let d = load(DatasetSpec::Digits, &offline()).unwrap();
         assert_eq!((d.len(), d.dim, d.n_classes), (1797, 64, 10));
+        assert_eq!(d.shape, vec![1, 8, 8]);
         assert!(d.features.iter().all(|&v| (0.0..=1.0).contains(&v)));
         for k in 0..10 {
             let n = d.labels.iter().filter(|&&y| y == k).count();

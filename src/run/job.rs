@@ -199,7 +199,8 @@ pub fn run(
             s => {
                 let p = m.predict_proba(&rows(&candidates).0).to_device(Device::Cpu);
                 model_time += t.elapsed();
-                let probs = Vec::<f32>::try_from(p.view([-1])).expect("probabilities to f32");
+                let probs = Vec::<f64>::try_from(p.view([-1]).to_kind(tch::Kind::Double))
+                    .expect("probabilities to f64");
                 strategy::select(s, &probs, data.n_classes, n, &mut rng)
             }
         };
