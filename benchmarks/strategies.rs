@@ -2,9 +2,9 @@
 //!
 //! `cargo bench --bench strategies`; quick smoke run: `cargo bench --bench strategies -- --quick`.
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use rand::Rng;
 use ralbench::spec::StrategySpec;
 use ralbench::strategy;
+use rand::Rng;
 
 /// A row-stochastic pool x k matrix from a fixed stream.
 fn probabilities(pool: usize, k: usize) -> Vec<f64> {
