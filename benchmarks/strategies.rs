@@ -33,7 +33,7 @@ fn score_based(c: &mut Criterion) {
                 let id = BenchmarkId::new(format!("{}/k{k}", s.name()), pool);
                 group.bench_with_input(id, &probs, |b, probs| {
                     let mut rng = ralbench::rng::stream(1, "bench");
-                    b.iter(|| strategy::select(s, probs, k, 10, &mut rng));
+                    b.iter(|| strategy::select(&s, probs, k, 10, &mut rng));
                 });
             }
         }

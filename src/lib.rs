@@ -1,7 +1,7 @@
 //! ralbench: a declarative, deterministic benchmark harness for active learning.
 //!
 //! The modules follow the pipeline: [`spec`] (what to run) -> [`data`] (datasets and splits) ->
-//! [`noise`] (image noise on the pool) -> [`model`] (classifiers) -> [`strategy`] (what to label next) -> [`run`] (jobs, results,
+//! [`noise`] (image noise on the pool) -> [`model`] (classifiers) -> [`strategy`] and [`rl`] (what to label next) -> [`run`] (jobs, results,
 //! provenance) -> [`report`] (tables). [`device`] sets up libtorch; [`rng`] and [`io`] hold the one
 //! seeded-RNG helper and the one atomic-write helper.
 pub mod data;
@@ -10,6 +10,7 @@ pub mod io;
 pub mod model;
 pub mod noise;
 pub mod report;
+pub mod rl;
 pub mod rng;
 pub mod run;
 pub mod spec;

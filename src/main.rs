@@ -354,8 +354,11 @@ fn query(
     use anyhow::{Context, bail};
     use ralbench::spec::StrategySpec;
     use ralbench::strategy;
-    let Some(strategy) = StrategySpec::ALL.into_iter().find(|s| s.name() == name) else {
-        let known: Vec<&str> = StrategySpec::ALL.iter().map(|s| s.name()).collect();
+    let Some(strategy) = StrategySpec::QUERYABLE
+        .into_iter()
+        .find(|s| s.name() == name)
+    else {
+        let known: Vec<String> = StrategySpec::QUERYABLE.iter().map(|s| s.name()).collect();
         bail!("unknown strategy {name:?}; known: {}", known.join(", "));
     };
     let mut rng = ralbench::rng::stream(seed, "query");
@@ -398,7 +401,7 @@ fn query(
     if strategy == StrategySpec::Random {
         return Ok(strategy::top_n(&vec![0.0; rows], n, &mut rng));
     }
-    Ok(strategy::select(strategy, &values, classes, n, &mut rng))
+    Ok(strategy::select(&strategy, &values, classes, n, &mut rng))
 }
 
 /// A 2-D float32 or float64 .npy as (rows, columns, row-major values widened to f64).

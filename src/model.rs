@@ -5,8 +5,8 @@
 //! Every model is a body (input -> embedding) and a linear head (embedding -> logits):
 //! logistic regression's body is the identity (its embedding is the input), an MLP's is its hidden
 //! layers, a CNN's or ResNet's is everything up to the global pooling. CPU and CUDA run the same
-//! code. Weight initialisation draws from libtorch's generator, which is re-seeded from the job's
-//! ChaCha stream right before a model is built; mini-batch order comes from the job's stream.
+//! code. Weights are initialised from the job's ChaCha stream ([`init_weights`]), never from
+//! libtorch's global generator, and mini-batch order comes from the same stream.
 use crate::spec::{ClassifierSpec, InputNorm, ModelSpec, OptimizerSpec};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
@@ -60,7 +60,6 @@ impl Classifier {
         weights: Option<&Path>,
         rng: &mut ChaCha20Rng,
     ) -> Result<Classifier, ModelError> {
-        tch::manual_seed(crate::rng::torch_seed(rng));
         let mut vs = nn::VarStore::new(device);
         let root = vs.root();
         let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
@@ -117,6 +116,7 @@ impl Classifier {
         };
         // Named "head", not torchvision's "fc", so pretrained files never fill it.
         let head = nn::linear(&root / "head", width, n_classes as i64, Default::default());
+        init_weights(&vs, rng);
         if let Some(path) = weights {
             load_body(&mut vs, path)?;
         }
@@ -246,6 +246,40 @@ impl Classifier {
         let correct = pred.eq_tensor(y).sum(Kind::Int64).to_device(Device::Cpu);
         i64::try_from(&correct).expect("scalar count") as f64 / y.size()[0] as f64
     }
+}
+
+/// Re-initialises every weight matrix or kernel (and its bias) of `vs` from `rng`, with libtorch's
+/// default for linear and conv layers: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Variables are visited
+/// in name order; 1-D weights (batch norm) and buffers keep their constant initial values. Drawing
+/// from the job's stream rather than libtorch's global generator keeps results independent of
+/// anything else running in the process.
+pub fn init_weights(vs: &nn::VarStore, rng: &mut ChaCha20Rng) {
+    use rand::Rng;
+    let vars: std::collections::BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
+    let fan_in = |w: &Tensor| w.size()[1..].iter().product::<i64>().max(1) as f64;
+    tch::no_grad(|| {
+        for (name, var) in &vars {
+            let bound = if let Some(stem) = name.strip_suffix(".bias") {
+                match vars.get(&format!("{stem}.weight")) {
+                    Some(w) if w.dim() >= 2 => 1.0 / fan_in(w).sqrt(),
+                    _ => continue,
+                }
+            } else if var.dim() >= 2 {
+                1.0 / fan_in(var).sqrt()
+            } else {
+                continue;
+            };
+            let values: Vec<f32> = (0..var.numel())
+                .map(|_| rng.random_range(-bound..bound) as f32)
+                .collect();
+            let mut v = var.shallow_clone();
+            v.copy_(
+                &Tensor::from_slice(&values)
+                    .view(var.size().as_slice())
+                    .to_device(var.device()),
+            );
+        }
+    });
 }
 
 /// Loads every body parameter from a safetensors file; the head stays as initialised.

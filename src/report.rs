@@ -89,12 +89,12 @@ pub fn accuracy_table(spec: &Spec, data: &[Dataset], results: &[JobResult]) -> T
     let mut rows = Vec::new();
     for (setup, d) in spec.setups.iter().zip(data) {
         for noise in &noise_labels {
-            for &strategy in &spec.strategies {
+            for strategy in &spec.strategies {
                 let mine: Vec<&JobResult> = results
                     .iter()
                     .filter(|r| {
                         r.job.dataset == setup.dataset
-                            && r.job.strategy == strategy
+                            && r.job.strategy == *strategy
                             && r.job.noise_label() == *noise
                     })
                     .collect();

@@ -23,12 +23,6 @@ pub fn stream(seed: u64, purpose: &str) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(h.finalize().into())
 }
 
-/// A seed for libtorch's generator, drawn from a stream (libtorch wants a non-negative i64).
-pub fn torch_seed(rng: &mut ChaCha20Rng) -> i64 {
-    use rand::RngCore;
-    (rng.next_u64() >> 1) as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -350,7 +350,7 @@ pub enum Retrain {
 }
 
 /// Query strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "Strategy")]
 pub enum StrategySpec {
     /// Uniform without replacement.
@@ -366,23 +366,29 @@ pub enum StrategySpec {
     AverageConfidence,
     /// k-center greedy coreset on the classifier's embeddings (Sener & Savarese 2018).
     KCenterGreedy,
+    /// The paper's learned strategy (DDQN on latent-space action features, top-N per step).
+    Dral(crate::rl::config::DralSpec),
+    /// LAL-RL (Konyushkova et al. 2018) as its public code does it.
+    LalRl(crate::rl::config::LalRlSpec),
 }
 
 impl StrategySpec {
-    /// The name used in tables and on the command line.
-    pub fn name(self) -> &'static str {
+    /// The name used in tables and on the command line (`dral-n4` when N is set).
+    pub fn name(&self) -> String {
         match self {
-            StrategySpec::Random => "random",
-            StrategySpec::Margin => "margin",
-            StrategySpec::Entropy => "entropy",
-            StrategySpec::LeastConfident => "least-confident",
-            StrategySpec::AverageConfidence => "avg-confidence",
-            StrategySpec::KCenterGreedy => "k-center",
+            StrategySpec::Random => "random".into(),
+            StrategySpec::Margin => "margin".into(),
+            StrategySpec::Entropy => "entropy".into(),
+            StrategySpec::LeastConfident => "least-confident".into(),
+            StrategySpec::AverageConfidence => "avg-confidence".into(),
+            StrategySpec::KCenterGreedy => "k-center".into(),
+            StrategySpec::Dral(d) => d.top_n.map_or("dral".into(), |n| format!("dral-n{n}")),
+            StrategySpec::LalRl(l) => l.top_n.map_or("lal-rl".into(), |n| format!("lal-rl-n{n}")),
         }
     }
 
-    /// Every strategy, in the order `bench query --help` lists them.
-    pub const ALL: [StrategySpec; 6] = [
+    /// The strategies `bench query` can run (the learned ones need a trained policy).
+    pub const QUERYABLE: [StrategySpec; 6] = [
         StrategySpec::Random,
         StrategySpec::LeastConfident,
         StrategySpec::Margin,
@@ -392,8 +398,17 @@ impl StrategySpec {
     ];
 
     /// Whether the strategy needs the classifier's embeddings (else only probabilities).
-    pub fn needs_embeddings(self) -> bool {
-        self == StrategySpec::KCenterGreedy
+    pub fn needs_embeddings(&self) -> bool {
+        *self == StrategySpec::KCenterGreedy
+    }
+
+    /// Labels this strategy buys per step, given the spec's default.
+    pub fn labels_per_step(&self, default: usize) -> usize {
+        match self {
+            StrategySpec::Dral(d) => d.top_n.unwrap_or(default),
+            StrategySpec::LalRl(l) => l.top_n.unwrap_or(default),
+            _ => default,
+        }
     }
 }
 
@@ -467,6 +482,8 @@ impl Spec {
     /// Parses and validates spec text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
         let spec: Spec = ron::Options::default()
+            // `Dral(top_n: 4)` rather than `Dral((top_n: 4))`.
+            .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
             .from_str(text)
             .map_err(|e| SpecError::Syntax {
                 path: path.to_owned(),
@@ -485,10 +502,15 @@ impl Spec {
 
     /// Label counts at which the classifier is evaluated: the initial set, then one per step.
     pub fn label_schedule(&self) -> Vec<usize> {
+        self.label_schedule_with(self.labels_per_step)
+    }
+
+    /// The label schedule for `step` labels per step.
+    pub fn label_schedule_with(&self, step: usize) -> Vec<usize> {
         let mut counts = vec![self.initial_labelled];
         let mut n = self.initial_labelled;
         while n < self.budget {
-            n = (n + self.labels_per_step).min(self.budget);
+            n = (n + step).min(self.budget);
             counts.push(n);
         }
         counts
@@ -598,7 +620,24 @@ impl Spec {
             if self.strategies[..i].contains(s) {
                 return bad(
                     &format!("strategies[{i}]"),
-                    format!("{s:?} is listed twice"),
+                    format!("{} is listed twice", s.name()),
+                );
+            }
+            let checked = match s {
+                StrategySpec::Dral(d) => d.check(),
+                StrategySpec::LalRl(l) => l.check(),
+                _ => Ok(()),
+            };
+            checked.map_err(|(f, m)| (format!("strategies[{i}].{f}"), m))?;
+            if matches!(s, StrategySpec::Dral(_) | StrategySpec::LalRl(_))
+                && (self.split.state == 0.0 || self.split.holdout == 0.0)
+            {
+                return bad(
+                    "split",
+                    format!(
+                        "{} needs a state set and a reward hold-out: set split.state and split.holdout above 0",
+                        s.name()
+                    ),
                 );
             }
         }
@@ -623,13 +662,18 @@ impl Spec {
                 "list at least one label count to report".into(),
             );
         }
-        let schedule = self.label_schedule();
         for (i, n) in self.report_at.iter().enumerate() {
-            if !schedule.contains(n) {
-                return bad(
-                    &format!("report_at[{i}]"),
-                    format!("{n} labels is never reached; the schedule is {schedule:?}"),
-                );
+            for s in &self.strategies {
+                let schedule = self.label_schedule_with(s.labels_per_step(self.labels_per_step));
+                if !schedule.contains(n) {
+                    return bad(
+                        &format!("report_at[{i}]"),
+                        format!(
+                            "{n} labels is never reached by {}; its schedule is {schedule:?}",
+                            s.name()
+                        ),
+                    );
+                }
             }
             if i > 0 && self.report_at[i - 1] >= *n {
                 return bad(

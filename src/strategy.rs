@@ -9,7 +9,7 @@
 //! use ralbench::spec::StrategySpec;
 //! let probs = [0.9, 0.1, 0.5, 0.5, 0.7, 0.3]; // three rows, two classes (f64)
 //! let mut rng = ralbench::rng::stream(0, "doc");
-//! let picked = ralbench::strategy::select(StrategySpec::Margin, &probs, 2, 1, &mut rng);
+//! let picked = ralbench::strategy::select(&StrategySpec::Margin, &probs, 2, 1, &mut rng);
 //! assert_eq!(picked, vec![1]); // the row with the smallest margin
 //! ```
 use crate::spec::StrategySpec;
@@ -17,9 +17,13 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 
 /// Score of one probability row; larger is queried first.
-pub fn score(strategy: StrategySpec, row: &[f64]) -> f64 {
+pub fn score(strategy: &StrategySpec, row: &[f64]) -> f64 {
     match strategy {
-        StrategySpec::Random | StrategySpec::KCenterGreedy => 0.0,
+        // Strategies that do not score probability rows: every candidate ties.
+        StrategySpec::Random
+        | StrategySpec::KCenterGreedy
+        | StrategySpec::Dral(_)
+        | StrategySpec::LalRl(_) => 0.0,
         // modAL's avg_confidence: the row mean, highest first. On softmax rows this is 1/K up to
         // rounding, so the pick is decided by rounding and the tie-break: it behaves like random.
         StrategySpec::AverageConfidence => row.iter().sum::<f64>() / row.len() as f64,
@@ -41,7 +45,7 @@ pub fn score(strategy: StrategySpec, row: &[f64]) -> f64 {
 /// Picks `n` of the `probs.len() / n_classes` candidate rows by a score-based strategy; returns
 /// their row positions in selection order (best first). k-center uses [`k_center_greedy`].
 pub fn select(
-    strategy: StrategySpec,
+    strategy: &StrategySpec,
     probs: &[f64],
     n_classes: usize,
     n: usize,
@@ -143,16 +147,16 @@ mod tests {
     #[test]
     fn scores_match_hand_computed_values() {
         let row = [0.5, 0.3, 0.2];
-        assert!((score(LeastConfident, &row) - 0.5).abs() < 1e-7);
-        assert!((score(Margin, &row) + 0.2).abs() < 1e-7);
+        assert!((score(&LeastConfident, &row) - 0.5).abs() < 1e-7);
+        assert!((score(&Margin, &row) + 0.2).abs() < 1e-7);
         let h = -(0.5f64 * 0.5f64.ln() + 0.3f64 * 0.3f64.ln() + 0.2f64 * 0.2f64.ln());
-        assert!((score(Entropy, &row) - h).abs() < 1e-6);
+        assert!((score(&Entropy, &row) - h).abs() < 1e-6);
         // A zero probability contributes 0 to the entropy, not NaN.
-        assert_eq!(score(Entropy, &[1.0, 0.0]), 0.0);
+        assert_eq!(score(&Entropy, &[1.0, 0.0]), 0.0);
         // Duplicated maximum: margin 0.
-        assert_eq!(score(Margin, &[0.4, 0.4, 0.2]), 0.0);
+        assert_eq!(score(&Margin, &[0.4, 0.4, 0.2]), 0.0);
         // A single column has margin 0 (modAL).
-        assert_eq!(score(Margin, &[1.0]), 0.0);
+        assert_eq!(score(&Margin, &[1.0]), 0.0);
     }
 
     #[test]
@@ -160,7 +164,7 @@ mod tests {
         // Rows: confident, very uncertain, medium.
         let p = [0.95, 0.05, 0.0, 0.34, 0.33, 0.33, 0.6, 0.3, 0.1];
         for s in [LeastConfident, Margin, Entropy] {
-            assert_eq!(select(s, &p, 3, 3, &mut rng()), vec![1, 2, 0], "{s:?}");
+            assert_eq!(select(&s, &p, 3, 3, &mut rng()), vec![1, 2, 0], "{s:?}");
         }
     }
 
@@ -179,23 +183,23 @@ mod tests {
     #[test]
     fn random_returns_distinct_rows_and_depends_on_the_seed() {
         let p = vec![0.5; 200];
-        let a = select(Random, &p, 2, 10, &mut rng());
+        let a = select(&Random, &p, 2, 10, &mut rng());
         let mut d = a.clone();
         d.sort_unstable();
         d.dedup();
         assert_eq!(d.len(), 10);
         assert_ne!(
             a,
-            select(Random, &p, 2, 10, &mut crate::rng::stream(9, "x"))
+            select(&Random, &p, 2, 10, &mut crate::rng::stream(9, "x"))
         );
     }
 
     #[test]
     fn average_confidence_scores_the_row_mean() {
-        assert!((score(AverageConfidence, &[0.2, 0.3, 0.1]) - 0.2).abs() < 1e-7);
+        assert!((score(&AverageConfidence, &[0.2, 0.3, 0.1]) - 0.2).abs() < 1e-7);
         // Rows that sum to 1 all score 1/K up to f32 rounding: nothing but noise tells them apart.
         let p = [0.5f32, 0.5, 0.9, 0.1, 0.25, 0.75].map(f64::from);
-        let scores: Vec<f64> = p.chunks(2).map(|r| score(AverageConfidence, r)).collect();
+        let scores: Vec<f64> = p.chunks(2).map(|r| score(&AverageConfidence, r)).collect();
         assert!(scores.iter().all(|&s| (s - 0.5).abs() < 1e-7), "{scores:?}");
     }
 

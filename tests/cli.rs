@@ -68,8 +68,8 @@ fn unknown_strategy_reports_its_position_and_the_known_ones() {
     refuses(
         "unknown_strategy.ron",
         "tests/data/unknown_strategy.ron:13:26: Unexpected variant named `Marginn` in enum `Strategy`, \
-         expected one of `Random`, `Margin`, `Entropy`, `LeastConfident`, `AverageConfidence`, or \
-         `KCenterGreedy`",
+         expected one of `Random`, `Margin`, `Entropy`, `LeastConfident`, `AverageConfidence`, \
+         `KCenterGreedy`, `Dral`, or `LalRl`",
     );
 }
 

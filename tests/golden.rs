@@ -38,6 +38,11 @@ fn baselines_table_matches_golden() {
 }
 
 #[test]
+fn rl_ci_table_matches_golden() {
+    check_golden("specs/rl-ci.ron", "rl-ci");
+}
+
+#[test]
 fn same_spec_twice_gives_byte_identical_results() {
     let a = tempfile::tempdir().expect("temp dir");
     let b = tempfile::tempdir().expect("temp dir");

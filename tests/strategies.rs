@@ -34,7 +34,7 @@ proptest! {
     #[test]
     fn top_n_returns_n_distinct_rows((m, rows, k) in prob_matrix(), n in 0usize..50, seed in 0u64..1000) {
         for s in [StrategySpec::LeastConfident, StrategySpec::Margin, StrategySpec::Entropy, StrategySpec::AverageConfidence] {
-            let picks = strategy::select(s, &m, k, n, &mut ralbench::rng::stream(seed, "p"));
+            let picks = strategy::select(&s, &m, k, n, &mut ralbench::rng::stream(seed, "p"));
             prop_assert_eq!(picks.len(), n.min(rows));
             let mut d = picks.clone();
             d.sort_unstable();
@@ -46,22 +46,22 @@ proptest! {
 
     #[test]
     fn margin_picks_the_smallest_margin((m, rows, k) in prob_matrix(), seed in 0u64..1000) {
-        let first = strategy::select(StrategySpec::Margin, &m, k, 1, &mut ralbench::rng::stream(seed, "p"))[0];
+        let first = strategy::select(&StrategySpec::Margin, &m, k, 1, &mut ralbench::rng::stream(seed, "p"))[0];
         let best = (0..rows).map(|r| margin(&m[r * k..(r + 1) * k])).fold(f64::INFINITY, f64::min);
         prop_assert!(margin(&m[first * k..(first + 1) * k]) <= best + 1e-12);
     }
 
     #[test]
     fn entropy_picks_the_largest_entropy((m, rows, k) in prob_matrix(), seed in 0u64..1000) {
-        let first = strategy::select(StrategySpec::Entropy, &m, k, 1, &mut ralbench::rng::stream(seed, "p"))[0];
+        let first = strategy::select(&StrategySpec::Entropy, &m, k, 1, &mut ralbench::rng::stream(seed, "p"))[0];
         let best = (0..rows).map(|r| entropy(&m[r * k..(r + 1) * k])).fold(f64::NEG_INFINITY, f64::max);
         prop_assert!(entropy(&m[first * k..(first + 1) * k]) >= best - 1e-12);
     }
 
     #[test]
     fn selection_order_follows_the_scores((m, _rows, k) in prob_matrix(), n in 1usize..20, seed in 0u64..1000) {
-        let picks = strategy::select(StrategySpec::LeastConfident, &m, k, n, &mut ralbench::rng::stream(seed, "p"));
-        let s: Vec<f64> = picks.iter().map(|&p| strategy::score(StrategySpec::LeastConfident, &m[p * k..(p + 1) * k])).collect();
+        let picks = strategy::select(&StrategySpec::LeastConfident, &m, k, n, &mut ralbench::rng::stream(seed, "p"));
+        let s: Vec<f64> = picks.iter().map(|&p| strategy::score(&StrategySpec::LeastConfident, &m[p * k..(p + 1) * k])).collect();
         prop_assert!(s.windows(2).all(|w| w[0] >= w[1]));
     }
 

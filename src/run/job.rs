@@ -1,6 +1,6 @@
 //! One job: a single active-learning episode for one (setup, noise, strategy, seed) of a spec.
 use crate::data::{Dataset, Origin, split::Split};
-use crate::model::{Classifier, ModelError};
+use crate::model::Classifier;
 use crate::spec::{ClassifierSpec, DatasetSpec, NoiseSpec, Retrain, Spec, SplitSpec, StrategySpec};
 use crate::strategy;
 use serde::{Deserialize, Serialize};
@@ -48,16 +48,16 @@ impl Job {
         let mut jobs = Vec::new();
         for setup in &spec.setups {
             for noise in &noises {
-                for &strategy in &spec.strategies {
+                for strategy in &spec.strategies {
                     for &seed in &spec.seeds {
                         jobs.push(Job {
                             dataset: setup.dataset,
                             split: spec.split,
                             classifier: setup.classifier.clone(),
                             noise: noise.clone(),
-                            strategy,
+                            strategy: strategy.clone(),
                             initial_labelled: spec.initial_labelled,
-                            labels_per_step: spec.labels_per_step,
+                            labels_per_step: strategy.labels_per_step(spec.labels_per_step),
                             budget: spec.budget,
                             seed,
                         });
@@ -112,6 +112,9 @@ pub struct JobResult {
     pub initial: Vec<usize>,
     /// Dataset rows bought at each step, in selection order.
     pub queried: Vec<Vec<usize>>,
+    /// Policy training record of a learned strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<crate::rl::train::TrainingLog>,
 }
 
 /// Wall time of one job, split into classifier work and everything else.
@@ -123,20 +126,38 @@ pub struct JobTiming {
     pub model_s: f64,
 }
 
-/// Runs one episode on `data` with the seed's shared `split`; `weights` initialise a pretrained body.
+/// Runs one episode on `data` with the seed's shared `split`; `weights` initialise a pretrained
+/// body; learned strategies train (or reuse) their policy in `store` first, reporting progress.
 pub fn run(
     job: &Job,
     data: &Dataset,
     split: &Split,
     device: Device,
     weights: Option<&Path>,
-) -> Result<(JobResult, JobTiming), ModelError> {
+    store: &super::learned::PolicyStore,
+    report: &mut dyn FnMut(String),
+) -> anyhow::Result<(JobResult, JobTiming)> {
     let started = Instant::now();
     let mut model_time = Duration::ZERO;
     let job_id = job.id();
     let mut rng = crate::rng::stream(job.seed, &job_id);
 
     let x_all = inputs(job, data, split).to_device(device);
+    if matches!(job.strategy, StrategySpec::Dral(_) | StrategySpec::LalRl(_)) {
+        let initial = initial_set(job, split);
+        let result = super::learned::run(
+            job, data, split, &x_all, device, weights, initial, store, report,
+        )?;
+        let total = started.elapsed().as_secs_f64();
+        // Every step of a learned strategy is classifier or policy work.
+        return Ok((
+            result,
+            JobTiming {
+                total_s: total,
+                model_s: total,
+            },
+        ));
+    }
     let y_all = Tensor::from_slice(&data.labels).to_device(device);
     let rows = |idx: &[usize]| {
         let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
@@ -191,12 +212,13 @@ pub fn run(
                 // Random needs no predictions; every candidate scores the same.
                 strategy::top_n(&vec![0.0; candidates.len()], n, &mut rng)
             }
+            StrategySpec::Dral(_) | StrategySpec::LalRl(_) => unreachable!("handled above"),
             StrategySpec::KCenterGreedy => {
                 let (cand, lab) = (m.embed(&rows(&candidates).0), m.embed(&x_l));
                 model_time += t.elapsed();
                 strategy::k_center_greedy(&cand, &lab, n, &mut rng)
             }
-            s => {
+            ref s => {
                 let p = m.predict_proba(&rows(&candidates).0).to_device(Device::Cpu);
                 model_time += t.elapsed();
                 let probs = Vec::<f64>::try_from(p.view([-1]).to_kind(tch::Kind::Double))
@@ -218,6 +240,7 @@ pub fn run(
         curve,
         initial,
         queried,
+        training: None,
     };
     let timing = JobTiming {
         total_s: started.elapsed().as_secs_f64(),

@@ -7,6 +7,7 @@
 //! - `timing.ron`: wall times, which vary from run to run;
 //! - `table.md`: the accuracy table.
 pub mod job;
+pub mod learned;
 
 use crate::data::{self, Dataset, split};
 use crate::device::{self, ComputeSettings, DeviceChoice};
@@ -192,6 +193,7 @@ impl Plan {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let jobs_dir = opts.out.join("jobs");
+        let policies_dir = opts.out.join("policies");
         std::fs::create_dir_all(&jobs_dir)
             .with_context(|| format!("cannot create output directory {}", jobs_dir.display()))?;
 
@@ -217,12 +219,19 @@ impl Plan {
                 reused += 1;
                 continue;
             }
+            let store = learned::PolicyStore {
+                dir: &policies_dir,
+                compute: format!("{}-threads{}", compute.kind, compute.threads),
+            };
+            let mut report = |line: String| progress.note(&format!("{label}: {line}"));
             let (result, timing) = job::run(
                 job,
                 &self.data[setup],
                 &self.splits[&(setup, job.seed)],
                 device,
                 self.weights[setup].as_deref(),
+                &store,
+                &mut report,
             )
             .with_context(|| format!("job {id} ({label})"))?;
             write_atomic(&path, pretty(&result).as_bytes())
@@ -333,6 +342,14 @@ impl Progress {
                 bar.inc(1);
             }
             None => eprintln!("[{}/{}] {line}", self.done.get(), self.total),
+        }
+    }
+
+    /// A progress line from inside a job (policy training).
+    fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(line.to_string()),
+            None => eprintln!("    {line}"),
         }
     }
 

@@ -1,0 +1,131 @@
+//! State vectors and action features of the learned strategies.
+//!
+//! DRAL's action for a candidate x is [score, d_labelled, d_unlabelled] on the classifier's
+//! embeddings: the classifier's top probability, the Euclidean distance to the nearest labelled
+//! point (the coreset quantity), and the root mean squared distance to the unlabelled pool, which
+//! the identity mean_j |x - u_j|^2 = |x|^2 - 2 x.mean(u) + mean(|u|^2) makes linear in the pool.
+//! Both distances are divided by their largest value among the candidates, so the Q-network sees
+//! numbers in [0, 1] whatever the embedding's scale.
+//!
+//! LAL-RL's action is [p(class 0), mean cosine distance to all unlabelled points, mean cosine
+//! distance to all labelled points] on standardised input features, computed pairwise as its
+//! public code does (this is what makes it slow on images).
+use super::config::StateRepr;
+use tch::{Kind, Tensor};
+
+/// The state from the classifier's probabilities on D_s (`[M, K]`).
+pub fn state(probs: &Tensor, repr: StateRepr) -> Tensor {
+    let probs = probs.to_kind(Kind::Float);
+    match repr {
+        StateRepr::SortedMaxProb => probs.amax(1, false).sort(0, false).0,
+        StateRepr::SortedColumns => probs.sort(0, false).0.transpose(0, 1).reshape([-1]),
+        StateRepr::SortedClassZero => probs.select(1, 0).sort(0, false).0,
+    }
+}
+
+/// DRAL action features, `[C, 3]`, for candidates with probabilities `probs [C, K]` and
+/// embeddings `cand [C, d]`, given the labelled `lab [L, d]` and unlabelled `unlab [U, d]` embeddings.
+pub fn dral_actions(probs: &Tensor, cand: &Tensor, lab: &Tensor, unlab: &Tensor) -> Tensor {
+    let score = probs.to_kind(Kind::Float).amax(1, false);
+    let d_lab = if lab.size()[0] > 0 {
+        Tensor::cdist(cand, lab, 2.0, None::<i64>).amin(1, false)
+    } else {
+        Tensor::zeros([cand.size()[0]], (Kind::Float, cand.device()))
+    };
+    let mean_u = unlab.mean_dim(0, false, Kind::Float);
+    let mean_sq_u = unlab
+        .square()
+        .sum_dim_intlist(1, false, Kind::Float)
+        .mean(Kind::Float);
+    let sq = cand.square().sum_dim_intlist(1, false, Kind::Float) - cand.matmul(&mean_u) * 2.0
+        + mean_sq_u;
+    let d_unlab = sq.clamp_min(0.0).sqrt();
+    Tensor::stack(&[score, scaled(&d_lab), scaled(&d_unlab)], 1)
+}
+
+/// Divides by the largest value (when positive).
+fn scaled(t: &Tensor) -> Tensor {
+    let m = t.max().double_value(&[]);
+    if m > 0.0 { t / m } else { t.shallow_clone() }
+}
+
+/// LAL-RL action features, `[C, 3]`: p(class 0) of each candidate (`p0 [C]`), and the mean cosine
+/// distance of its standardised features (`cand [C, D]`) to every unlabelled (`unlab [U, D]`,
+/// the candidate itself included) and labelled (`lab [L, D]`) point, pairwise.
+pub fn lalrl_actions(p0: &Tensor, cand: &Tensor, unlab: &Tensor, lab: &Tensor) -> Tensor {
+    let unit = |x: &Tensor| x / x.norm_scalaropt_dim(2, [1], true).clamp_min(1e-12);
+    let (c, u, l) = (unit(cand), unit(unlab), unit(lab));
+    let mean_dist = |other: &Tensor| {
+        if other.size()[0] == 0 {
+            Tensor::zeros([c.size()[0]], (Kind::Float, c.device()))
+        } else {
+            (c.matmul(&other.transpose(0, 1)) * -1.0 + 1.0).mean_dim(1, false, Kind::Float)
+        }
+    };
+    Tensor::stack(&[p0.to_kind(Kind::Float), mean_dist(&u), mean_dist(&l)], 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    fn t(v: &[f32], shape: &[i64]) -> Tensor {
+        Tensor::from_slice(v).view(shape)
+    }
+
+    #[test]
+    fn states_sort_what_the_representation_says() {
+        let p = t(&[0.2, 0.8, 0.9, 0.1, 0.6, 0.4], &[3, 2]);
+        assert_eq!(
+            Vec::<f32>::try_from(state(&p, StateRepr::SortedMaxProb)).unwrap(),
+            vec![0.6, 0.8, 0.9]
+        );
+        assert_eq!(
+            Vec::<f32>::try_from(state(&p, StateRepr::SortedClassZero)).unwrap(),
+            vec![0.2, 0.6, 0.9]
+        );
+        assert_eq!(
+            Vec::<f32>::try_from(state(&p, StateRepr::SortedColumns)).unwrap(),
+            vec![0.2, 0.6, 0.9, 0.1, 0.4, 0.8]
+        );
+    }
+
+    #[test]
+    fn dral_features_on_a_hand_made_embedding() {
+        // Points on a line: labelled at 0; unlabelled at 1, 3; candidates are the unlabelled.
+        let lab = t(&[0.0], &[1, 1]);
+        let unlab = t(&[1.0, 3.0], &[2, 1]);
+        let probs = t(&[0.7, 0.3, 0.4, 0.6], &[2, 2]);
+        let a =
+            Vec::<f32>::try_from(dral_actions(&probs, &unlab, &lab, &unlab).view([-1])).unwrap();
+        // score = max prob; d_lab = 1, 3 -> scaled 1/3, 1; mean sq dist to {1,3}: 2 and 2 -> equal.
+        let expect = [0.7, 1.0 / 3.0, 1.0, 0.6, 1.0, 1.0];
+        for (x, e) in a.iter().zip(expect) {
+            assert!((x - e).abs() < 1e-6, "{a:?}");
+        }
+        // The identity equals the direct mean of squared distances.
+        let cand = Tensor::rand([7, 5], (Kind::Float, Device::Cpu));
+        let u = Tensor::rand([11, 5], (Kind::Float, Device::Cpu));
+        let direct = Tensor::cdist(&cand, &u, 2.0, None::<i64>)
+            .square()
+            .mean_dim(1, false, Kind::Float);
+        let mean_u = u.mean_dim(0, false, Kind::Float);
+        let via = cand.square().sum_dim_intlist(1, false, Kind::Float) - cand.matmul(&mean_u) * 2.0
+            + u.square()
+                .sum_dim_intlist(1, false, Kind::Float)
+                .mean(Kind::Float);
+        assert!((direct - via).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    #[test]
+    fn lal_rl_features_are_mean_cosine_distances() {
+        let cand = t(&[1.0, 0.0], &[1, 2]);
+        let unlab = t(&[1.0, 0.0, 0.0, 1.0], &[2, 2]); // itself (0) and an orthogonal point (1)
+        let lab = t(&[-1.0, 0.0], &[1, 2]); // opposite: distance 2
+        let a =
+            Vec::<f32>::try_from(lalrl_actions(&t(&[0.3], &[1]), &cand, &unlab, &lab).view([-1]))
+                .unwrap();
+        assert_eq!(a, vec![0.3, 0.5, 2.0]);
+    }
+}

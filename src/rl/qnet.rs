@@ -1,0 +1,255 @@
+//! Q-networks over (state, action features), their target copies and the top-N rules (Eq. 3, 4).
+use super::config::{DoubleDqn, TargetUpdate};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+/// The two architectures.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arch {
+    /// DRAL: MLP with ReLU over [state, action] (paper: 3 x 128).
+    Mlp(Vec<usize>),
+    /// LAL-RL: state -> 10 sigmoid; [that, action] -> 5 sigmoid -> 1.
+    LalRl,
+}
+
+/// A Q-network with its weights.
+pub struct QNet {
+    /// The weights (saved in policy files).
+    pub vs: nn::VarStore,
+    net: Net,
+}
+
+enum Net {
+    Mlp(nn::Sequential),
+    LalRl {
+        state: nn::Linear,
+        joint: nn::Linear,
+        out: nn::Linear,
+    },
+}
+
+impl QNet {
+    /// Fresh weights drawn from `rng`.
+    pub fn new(
+        arch: &Arch,
+        state_dim: i64,
+        action_dim: i64,
+        device: Device,
+        rng: &mut rand_chacha::ChaCha20Rng,
+    ) -> QNet {
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let net = match arch {
+            Arch::Mlp(hidden) => {
+                let mut seq = nn::seq();
+                let mut width = state_dim + action_dim;
+                for (i, &h) in hidden.iter().enumerate() {
+                    seq = seq
+                        .add(nn::linear(
+                            &root / format!("fc{i}"),
+                            width,
+                            h as i64,
+                            Default::default(),
+                        ))
+                        .add_fn(|x| x.relu());
+                    width = h as i64;
+                }
+                Net::Mlp(seq.add(nn::linear(&root / "out", width, 1, Default::default())))
+            }
+            Arch::LalRl => Net::LalRl {
+                state: nn::linear(&root / "state", state_dim, 10, Default::default()),
+                joint: nn::linear(&root / "joint", 10 + action_dim, 5, Default::default()),
+                out: nn::linear(&root / "out", 5, 1, Default::default()),
+            },
+        };
+        crate::model::init_weights(&vs, rng);
+        QNet { vs, net }
+    }
+
+    /// Q for row-aligned pairs: `states [B, S]`, `actions [B, A]` -> `[B]`.
+    pub fn q(&self, states: &Tensor, actions: &Tensor) -> Tensor {
+        match &self.net {
+            Net::Mlp(seq) => seq
+                .forward(&Tensor::cat(&[states, actions], 1))
+                .squeeze_dim(1),
+            Net::LalRl { state, joint, out } => {
+                let h = state.forward(states).sigmoid();
+                let j = joint.forward(&Tensor::cat(&[&h, actions], 1)).sigmoid();
+                out.forward(&j).squeeze_dim(1)
+            }
+        }
+    }
+
+    /// Q of one state with each of `actions [C, A]` -> `[C]`.
+    pub fn q_one(&self, state: &Tensor, actions: &Tensor) -> Tensor {
+        let c = actions.size()[0];
+        self.q(&state.unsqueeze(0).expand([c, -1], false), actions)
+    }
+
+    /// Sets the output bias (LAL-RL starts it at -mean(warm-start episode length) / 2).
+    pub fn set_output_bias(&mut self, value: f64) {
+        tch::no_grad(|| {
+            for (name, mut t) in self.vs.variables() {
+                if name == "out.bias" {
+                    let _ = t.fill_(value);
+                }
+            }
+        });
+    }
+
+    /// A copy with the same architecture and weights (the target network).
+    pub fn copy_of(&self, arch: &Arch, state_dim: i64, action_dim: i64) -> QNet {
+        let mut scratch = crate::rng::stream(0, "target-network-shape");
+        let mut target = QNet::new(arch, state_dim, action_dim, self.vs.device(), &mut scratch);
+        target.vs.copy(&self.vs).expect("same architecture");
+        target
+    }
+
+    /// Moves the target towards `online` after a gradient step.
+    pub fn follow(&mut self, online: &QNet, rule: TargetUpdate, step: usize) {
+        match rule {
+            TargetUpdate::Hard { every } => {
+                if every > 0 && step.is_multiple_of(every) {
+                    self.vs.copy(&online.vs).expect("same architecture");
+                }
+            }
+            TargetUpdate::Soft { tau } => tch::no_grad(|| {
+                let src = online.vs.variables();
+                for (name, mut t) in self.vs.variables() {
+                    let o = &src[&name];
+                    t.copy_(&(o * tau + &t * (1.0 - tau)));
+                }
+            }),
+        }
+    }
+}
+
+/// Eq. 3: the positions of the N largest Q-values (ties to the lower position).
+pub fn top_n(q: &Tensor, n: usize) -> Vec<usize> {
+    let c = q.size()[0];
+    let k = (n as i64).min(c);
+    if k == 0 {
+        return vec![];
+    }
+    let (_, idx) = q.to_kind(Kind::Double).topk(k, 0, true, true);
+    Vec::<i64>::try_from(idx)
+        .expect("indices")
+        .into_iter()
+        .map(|i| i as usize)
+        .collect()
+}
+
+/// The value of s' in the TD target (Eq. 4): one network picks the top-N set at s', the other
+/// scores it; the set's value is the mean of its Q-values, so a target stays on the scale of
+/// one action's return whatever N is.
+pub fn next_value(
+    online: &QNet,
+    target: &QNet,
+    next_state: &Tensor,
+    next_actions: &Tensor,
+    n: usize,
+    double: DoubleDqn,
+) -> f64 {
+    tch::no_grad(|| {
+        let (picker, scorer) = match double {
+            DoubleDqn::OnlinePicks => (online, target),
+            DoubleDqn::TargetPicks => (target, online),
+        };
+        let set = top_n(&picker.q_one(next_state, next_actions), n);
+        let values = scorer.q_one(next_state, next_actions).to_kind(Kind::Double);
+        set.iter()
+            .map(|&i| values.double_value(&[i as i64]))
+            .sum::<f64>()
+            / set.len().max(1) as f64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(arch: &Arch) -> QNet {
+        QNet::new(arch, 4, 3, Device::Cpu, &mut crate::rng::stream(0, "q"))
+    }
+
+    #[test]
+    fn top_n_takes_the_largest_q_values() {
+        let q = Tensor::from_slice(&[0.1f32, 0.9, -1.0, 0.5, 0.9]);
+        assert_eq!(top_n(&q, 2).len(), 2);
+        let mut two = top_n(&q, 2);
+        two.sort_unstable();
+        assert_eq!(two, vec![1, 4]);
+        assert_eq!(top_n(&q, 3)[2], 3);
+        assert_eq!(top_n(&q, 9).len(), 5);
+    }
+
+    #[test]
+    fn next_value_picks_with_one_network_and_scores_with_the_other() {
+        let arch = Arch::Mlp(vec![8]);
+        let online = net(&arch);
+        let target = QNet::new(&arch, 4, 3, Device::Cpu, &mut crate::rng::stream(1, "q"));
+        let s = Tensor::from_slice(&[0.1f32, 0.2, 0.3, 0.4]);
+        let a = Tensor::rand([6, 3], (Kind::Float, Device::Cpu));
+        let qo = online.q_one(&s, &a);
+        let qt = target.q_one(&s, &a);
+        let set = top_n(&qo, 2);
+        let expected = set
+            .iter()
+            .map(|&i| qt.double_value(&[i as i64]))
+            .sum::<f64>()
+            / 2.0;
+        let got = next_value(&online, &target, &s, &a, 2, DoubleDqn::OnlinePicks);
+        assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+        let set = top_n(&qt, 2);
+        let expected = set
+            .iter()
+            .map(|&i| qo.double_value(&[i as i64]))
+            .sum::<f64>()
+            / 2.0;
+        let got = next_value(&online, &target, &s, &a, 2, DoubleDqn::TargetPicks);
+        assert!((got - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn soft_and_hard_target_updates() {
+        for arch in [Arch::Mlp(vec![8, 8]), Arch::LalRl] {
+            let online = net(&arch);
+            let mut target = QNet::new(&arch, 4, 3, Device::Cpu, &mut crate::rng::stream(5, "q"));
+            let before = target.vs.variables();
+            let src = online.vs.variables();
+            let old: Vec<(String, Tensor)> =
+                before.iter().map(|(k, v)| (k.clone(), v.copy())).collect();
+            target.follow(&online, TargetUpdate::Soft { tau: 0.25 }, 1);
+            let after = target.vs.variables();
+            for (name, was) in &old {
+                let want = &src[name] * 0.25 + was * 0.75;
+                let diff = (&after[name] - want).abs().max().double_value(&[]);
+                assert!(diff < 1e-6, "{name}: {diff}");
+            }
+            // Hard: copies only on multiples of `every`.
+            target.follow(&online, TargetUpdate::Hard { every: 3 }, 2);
+            assert!(
+                (&target.vs.variables()["out.bias"] - &src["out.bias"])
+                    .abs()
+                    .max()
+                    .double_value(&[])
+                    > 0.0
+            );
+            target.follow(&online, TargetUpdate::Hard { every: 3 }, 3);
+            for (name, v) in target.vs.variables() {
+                assert_eq!(
+                    (&v - &src[&name]).abs().max().double_value(&[]),
+                    0.0,
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lal_rl_output_bias_can_be_set() {
+        let mut q = net(&Arch::LalRl);
+        q.set_output_bias(-2.5);
+        assert_eq!(q.vs.variables()["out.bias"].double_value(&[0]), -2.5);
+    }
+}
