@@ -90,15 +90,20 @@ fn std_default() -> f64 {
 }
 
 impl Transform {
-    /// Checks the parameters; the message says what to change.
-    pub fn check(&self) -> Result<(), String> {
-        let prob = match *self {
+    /// The chance that a chosen image gets this transform.
+    pub fn prob(&self) -> f64 {
+        match *self {
             Transform::Zoom { prob, .. }
             | Transform::Rotate { prob, .. }
             | Transform::MultiplicativeGaussian { prob, .. }
             | Transform::GaussianNoise { prob, .. }
             | Transform::ScaleIntensity { prob, .. } => prob,
-        };
+        }
+    }
+
+    /// Checks the parameters; the message says what to change.
+    pub fn check(&self) -> Result<(), String> {
+        let prob = self.prob();
         if !(0.0..=1.0).contains(&prob) {
             return Err(format!("prob {prob} must be in [0, 1]"));
         }
@@ -128,13 +133,7 @@ impl Transform {
     pub fn apply(&self, img: &Tensor, rng: &mut ChaCha20Rng) -> Tensor {
         // Always draw the coin first, so the stream advances the same way whatever the outcome.
         let coin: f64 = rng.random();
-        let prob = match *self {
-            Transform::Zoom { prob, .. }
-            | Transform::Rotate { prob, .. }
-            | Transform::MultiplicativeGaussian { prob, .. }
-            | Transform::GaussianNoise { prob, .. }
-            | Transform::ScaleIntensity { prob, .. } => prob,
-        };
+        let prob = self.prob();
         if coin >= prob {
             return img.shallow_clone();
         }

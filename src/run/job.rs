@@ -267,14 +267,19 @@ fn inputs(job: &Job, data: &Dataset, split: &Split) -> Tensor {
         }
     }
     if data.standardise {
-        // Statistics of the pool only: the test set must not shape the inputs.
-        let idx: Vec<i64> = split.pool.iter().map(|&i| i as i64).collect();
-        let pool = x.index_select(0, &Tensor::from_slice(&idx));
-        let mean = pool.mean_dim(0, true, tch::Kind::Float);
-        let std = pool.std_dim(0, false, true).clamp_min(1e-12);
-        return (x - mean) / std;
+        return standardised(&x, &split.pool);
     }
     x
+}
+
+/// Features standardised with the mean and std of the `pool` rows only (the test set must not
+/// shape the inputs); constant features are left centred.
+pub fn standardised(x: &Tensor, pool: &[usize]) -> Tensor {
+    let idx: Vec<i64> = pool.iter().map(|&i| i as i64).collect();
+    let p = x.index_select(0, &Tensor::from_slice(&idx).to_device(x.device()));
+    let mean = p.mean_dim(0, true, tch::Kind::Float);
+    let std = p.std_dim(0, false, true).clamp_min(1e-6);
+    (x - mean) / std
 }
 
 /// L_0: `initial_labelled` pool rows drawn uniformly, the same for every strategy of a seed.

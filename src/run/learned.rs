@@ -59,7 +59,7 @@ pub fn run(
                 l.candidates,
                 lr,
                 split.state.iter().copied().take(l.state_points).collect(),
-                Some(standardised(x, &split.pool)),
+                Some(super::job::standardised(x, &split.pool)),
             )
         }
         other => unreachable!("{} is not a learned strategy", other.name()),
@@ -166,13 +166,4 @@ pub fn run(
 fn dims(env: &Env, rng: &mut rand_chacha::ChaCha20Rng) -> Result<(i64, i64), ModelError> {
     let ep = env.start(env.random_initial(1, rng), rng)?;
     Ok((ep.obs.state.size()[0], ep.obs.actions.size()[1]))
-}
-
-/// Flattened inputs standardised with the pool's mean and std (LAL-RL's StandardScaler).
-fn standardised(x: &Tensor, pool: &[usize]) -> Tensor {
-    let idx: Vec<i64> = pool.iter().map(|&i| i as i64).collect();
-    let p = x.index_select(0, &Tensor::from_slice(&idx).to_device(x.device()));
-    let mean = p.mean_dim(0, true, tch::Kind::Float);
-    let std = p.std_dim(0, false, true).clamp_min(1e-6);
-    (x - mean) / std
 }
