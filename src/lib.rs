@@ -2,13 +2,15 @@
 //!
 //! The modules follow the pipeline: [`spec`] (what to run) -> [`data`] (datasets and splits) ->
 //! [`noise`] (image noise on the pool) -> [`model`] (classifiers) -> [`strategy`] and [`rl`] (what to label next) -> [`run`] (jobs, results,
-//! provenance) -> [`report`] (tables). [`device`] sets up libtorch; [`rng`] and [`io`] hold the one
+//! provenance) -> [`report`] and [`plot`] (tables, figures), [`compare`] (against published numbers). [`device`] sets up libtorch; [`rng`] and [`io`] hold the one
 //! seeded-RNG helper and the one atomic-write helper.
+pub mod compare;
 pub mod data;
 pub mod device;
 pub mod io;
 pub mod model;
 pub mod noise;
+pub mod plot;
 pub mod report;
 pub mod rl;
 pub mod rng;

@@ -43,6 +43,41 @@ enum Command {
         /// libtorch threads; results are bit-identical only for the same count.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         threads: u16,
+        /// Run only shard M of N (1-based, every N-th job); default: SLURM_ARRAY_TASK_ID and
+        /// SLURM_ARRAY_TASK_COUNT when set. Join the shards with `bench merge`.
+        #[arg(long)]
+        shard: Option<ralbench::run::Shard>,
+    },
+    /// Join the output directories of a sharded run and write its tables and plots.
+    #[command(after_help = "Example:\n  \
+        bench run specs/ci/table1.ron --shard 1/3 --out r/1   # likewise 2/3 and 3/3\n  \
+        bench merge r/1 r/2 r/3 --out r/all\n\n\
+        Refuses shards of different specs, and a set with a job missing, duplicated or not of the spec.")]
+    Merge {
+        /// Shard output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged results and reports go.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rebuild the tables (Markdown, CSV, RON) and plots of a finished output directory.
+    #[command(after_help = "Example:\n  bench report results/quickstart")]
+    Report {
+        /// An output directory of `bench run` or `bench merge`.
+        dir: PathBuf,
+    },
+    /// Compare a run's table with published numbers (golden/paper/*.ron), cell by cell.
+    #[command(
+        after_help = "Example:\n  bench compare results/table1 golden/paper/table1.ron\n\n\
+        Each cell shows reproduced and published mean +/- interval and the difference in units of \
+        the combined interval. Runs on SYNTHETIC data are refused: they reproduce nothing."
+    )]
+    Compare {
+        /// An output directory of `bench run` or `bench merge`.
+        results: PathBuf,
+        /// A published table, e.g. golden/paper/table1.ron.
+        paper: PathBuf,
     },
     /// List, download, verify and pin the dataset artifacts of datasets.lock.
     #[command(subcommand)]
@@ -76,7 +111,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Check a spec and list its jobs without running anything.
+    /// Check a spec and list its jobs without running anything (or loading any data).
     #[command(after_help = "Example:\n  bench check specs/quickstart.ron")]
     Check {
         /// The spec file (RON).
@@ -119,6 +154,11 @@ enum DatasetsCommand {
 }
 
 fn main() -> ExitCode {
+    // `bench check spec | head` should end quietly, as command-line tools do, not panic.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     ralbench::device::pin_cpu_code_path();
     let cli = Cli::parse();
     match cli.command {
@@ -127,7 +167,15 @@ fn main() -> ExitCode {
             out,
             device,
             threads,
+            shard,
         } => {
+            let shard = match shard.map_or_else(ralbench::run::Shard::from_slurm, |s| Ok(Some(s))) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
             let plan = match plan(&spec) {
                 Ok(plan) => plan,
                 Err(code) => return code,
@@ -136,10 +184,18 @@ fn main() -> ExitCode {
                 out: out.unwrap_or_else(|| PathBuf::from("results").join(&plan.0)),
                 device,
                 threads: threads as usize,
+                shard,
             };
             match plan.1.execute(&opts) {
                 Ok(outcome) => {
-                    print!("{}", outcome.table.to_markdown());
+                    match (&outcome.table, shard) {
+                        (Some(table), _) => print!("{}", table.to_markdown()),
+                        (None, Some(s)) => println!(
+                            "shard {}/{} done; join the shards with `bench merge DIR.. --out DIR`",
+                            s.index, s.count
+                        ),
+                        (None, None) => {}
+                    }
                     eprintln!(
                         "\n{} jobs run, {} reused; results in {}",
                         outcome.ran,
@@ -159,6 +215,18 @@ fn main() -> ExitCode {
             }
         }
         Command::Datasets(command) => datasets(command),
+        Command::Merge { dirs, out } => print_table(ralbench::run::merge::merge(&dirs, &out)),
+        Command::Report { dir } => print_table(ralbench::run::merge::report_dir(&dir)),
+        Command::Compare { results, paper } => match ralbench::compare::compare(&results, &paper) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
         Command::Query {
             strategy,
             proba,
@@ -178,15 +246,27 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_INPUT)
             }
         },
-        Command::Check { spec } => match plan(&spec) {
-            Ok((_, plan)) => {
-                println!("{}: ok, {} jobs", spec.display(), plan.jobs().len());
-                for job in plan.jobs() {
-                    println!("  {}  {} seed {}", job.id(), job.strategy.name(), job.seed);
+        // Validates without loading data, so paper-scale specs can be checked offline.
+        Command::Check { spec: path } => match Spec::load(&path) {
+            Ok((spec, _)) => {
+                let jobs = ralbench::run::Job::expand(&spec);
+                println!("{}: ok, {} jobs", path.display(), jobs.len());
+                for job in &jobs {
+                    println!(
+                        "  {}  {} {} noise {} seed {}",
+                        job.id(),
+                        job.dataset.name(),
+                        job.strategy.name(),
+                        job.noise_label(),
+                        job.seed
+                    );
                 }
                 ExitCode::SUCCESS
             }
-            Err(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
         },
     }
 }
@@ -417,4 +497,18 @@ fn read_matrix(path: &std::path::Path) -> anyhow::Result<(usize, usize, Vec<f64>
     let (rows, cols) = m.dim();
     anyhow::ensure!(cols > 0, "{}: the matrix has no columns", path.display());
     Ok((rows, cols, m.iter().copied().collect()))
+}
+
+/// Prints a rebuilt table, or the error (exit 2: the directories given are not usable).
+fn print_table(result: anyhow::Result<ralbench::report::Table>) -> ExitCode {
+    match result {
+        Ok(table) => {
+            print!("{}", table.to_markdown());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
 }

@@ -1,9 +1,15 @@
-//! Result tables: test accuracy at chosen label counts, mean and interval over seeds.
+//! Reports of a run: test accuracy at chosen label counts, mean and interval over seeds, as
+//! Markdown (what golden snapshots compare), CSV and RON, an optional wall-time column, and
+//! accuracy-vs-labels plots (SVG and PNG).
 //!
-//! The one table renderer; its Markdown is what golden snapshots compare.
-use crate::data::{Dataset, Origin};
-use crate::run::JobResult;
+//! Everything here is computed from the spec and the job results alone, so `bench report` and
+//! `bench merge` rebuild exactly what `bench run` wrote.
+use crate::data::Origin;
+use crate::run::{JobResult, JobTiming};
 use crate::spec::{IntervalKind, Spec, StrategySpec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// A rendered table: a title, a header row and body rows of text cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +44,37 @@ impl Table {
     }
 }
 
-/// Mean and interval of `values` (the interval is None for a single value).
-pub fn mean_interval(values: &[f64], kind: IntervalKind) -> (f64, Option<f64>) {
+/// One table row with its numbers: a (dataset, noise, strategy) and a cell per label count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    /// Dataset name.
+    pub dataset: String,
+    /// Noise label, e.g. `10%`.
+    pub noise: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// One cell per `report_at` count.
+    pub cells: Vec<SummaryCell>,
+    /// Mean wall seconds per job (None when unknown, e.g. results reused without timings).
+    pub mean_time_s: Option<f64>,
+}
+
+/// Accuracy over seeds at one label count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryCell {
+    /// Labelled points.
+    pub labels: usize,
+    /// Seeds with a value.
+    pub n: usize,
+    /// Mean test accuracy.
+    pub mean: Option<f64>,
+    /// Interval half-width of the spec's kind (None for fewer than 2 seeds).
+    pub interval: Option<f64>,
+}
+
+/// Mean and interval of `values` (the interval is None for a single value). Bootstrap draws from
+/// a fixed stream keyed by `key`, so it is as deterministic as everything else.
+pub fn mean_interval(values: &[f64], kind: IntervalKind, key: &str) -> (f64, Option<f64>) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     if values.len() < 2 {
@@ -50,25 +85,116 @@ pub fn mean_interval(values: &[f64], kind: IntervalKind) -> (f64, Option<f64>) {
     let interval = match kind {
         IntervalKind::Std => std,
         IntervalKind::StdErr => std / n.sqrt(),
+        IntervalKind::Bootstrap => {
+            use rand::Rng;
+            let mut rng = crate::rng::stream(0, &format!("bootstrap/{key}"));
+            let mut means: Vec<f64> = (0..2000)
+                .map(|_| {
+                    (0..values.len())
+                        .map(|_| values[rng.random_range(0..values.len())])
+                        .sum::<f64>()
+                        / n
+                })
+                .collect();
+            means.sort_by(f64::total_cmp);
+            let q = |p: f64| means[((means.len() - 1) as f64 * p).round() as usize];
+            (q(0.84) - q(0.16)) / 2.0
+        }
     };
     (mean, Some(interval))
 }
 
-/// Test accuracy at each of the spec's `report_at` counts, one row per (dataset, noise,
-/// strategy) in spec order. `data` holds one dataset per setup. The dataset and noise columns
-/// appear only when the spec has more than one of them.
-pub fn accuracy_table(spec: &Spec, data: &[Dataset], results: &[JobResult]) -> Table {
-    let origin = |d: &Dataset| match d.origin {
-        Origin::Real => format!("{}, real data", d.name),
-        Origin::Synthetic => format!("{}, SYNTHETIC data, not a paper reproduction", d.name),
+fn noise_labels(spec: &Spec) -> Vec<String> {
+    if spec.noise.is_empty() {
+        vec!["0%".into()]
+    } else {
+        spec.noise.iter().map(|n| n.label()).collect()
+    }
+}
+
+/// The numbers behind the table: one row per (dataset, noise, strategy) in spec order.
+pub fn summarise(
+    spec: &Spec,
+    results: &[JobResult],
+    timings: &BTreeMap<String, Option<JobTiming>>,
+) -> Vec<SummaryRow> {
+    let mut rows = Vec::new();
+    for setup in &spec.setups {
+        for noise in noise_labels(spec) {
+            for strategy in &spec.strategies {
+                let mine: Vec<&JobResult> = results
+                    .iter()
+                    .filter(|r| {
+                        r.job.dataset == setup.dataset
+                            && r.job.strategy == *strategy
+                            && r.job.noise_label() == noise
+                    })
+                    .collect();
+                let key = format!("{}/{noise}/{}", setup.dataset.name(), strategy.name());
+                let cells = spec
+                    .report_at
+                    .iter()
+                    .map(|&labels| {
+                        let values: Vec<f64> = mine
+                            .iter()
+                            .filter_map(|r| r.curve.iter().find(|p| p.labels == labels))
+                            .map(|p| p.test_accuracy)
+                            .collect();
+                        let (mean, interval) = if values.is_empty() {
+                            (None, None)
+                        } else {
+                            let (m, i) =
+                                mean_interval(&values, spec.interval, &format!("{key}/{labels}"));
+                            (Some(m), i)
+                        };
+                        SummaryCell {
+                            labels,
+                            n: values.len(),
+                            mean,
+                            interval,
+                        }
+                    })
+                    .collect();
+                let times: Vec<f64> = mine
+                    .iter()
+                    .filter_map(|r| timings.get(&r.job_id).copied().flatten())
+                    .map(|t| t.total_s)
+                    .collect();
+                let mean_time_s = (!times.is_empty() && times.len() == mine.len())
+                    .then(|| times.iter().sum::<f64>() / times.len() as f64);
+                rows.push(SummaryRow {
+                    dataset: setup.dataset.name(),
+                    noise: noise.clone(),
+                    strategy: strategy.name(),
+                    cells,
+                    mean_time_s,
+                });
+            }
+        }
+    }
+    rows
+}
+
+fn title(spec: &Spec) -> String {
+    let origin = |d: &crate::spec::DatasetSpec| match d.origin() {
+        Origin::Real => format!("{}, real data", d.name()),
+        Origin::Synthetic => format!("{}, SYNTHETIC data, not a paper reproduction", d.name()),
     };
-    let title = format!(
+    format!(
         "{}: test accuracy, mean ± {} over {} seeds ({})",
         spec.name,
         spec.interval.name(),
         spec.seeds.len(),
-        data.iter().map(origin).collect::<Vec<_>>().join("; "),
-    );
+        spec.setups
+            .iter()
+            .map(|s| origin(&s.dataset))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+/// Renders summary rows; with `time`, a last column holds the mean wall time per job.
+pub fn render(spec: &Spec, rows: &[SummaryRow], time: bool) -> Table {
     let by_dataset = spec.setups.len() > 1;
     let by_noise = spec.noise.len() > 1;
     let mut header = Vec::new();
@@ -80,48 +206,33 @@ pub fn accuracy_table(spec: &Spec, data: &[Dataset], results: &[JobResult]) -> T
     }
     header.push("strategy".to_string());
     header.extend(spec.report_at.iter().map(|n| format!("{n} labels")));
-
-    let noise_labels: Vec<String> = if spec.noise.is_empty() {
-        vec!["0%".into()]
-    } else {
-        spec.noise.iter().map(|n| n.label()).collect()
-    };
-    let mut rows = Vec::new();
-    for (setup, d) in spec.setups.iter().zip(data) {
-        for noise in &noise_labels {
-            for strategy in &spec.strategies {
-                let mine: Vec<&JobResult> = results
-                    .iter()
-                    .filter(|r| {
-                        r.job.dataset == setup.dataset
-                            && r.job.strategy == *strategy
-                            && r.job.noise_label() == *noise
-                    })
-                    .collect();
-                let mut row = Vec::new();
-                if by_dataset {
-                    row.push(d.name.clone());
-                }
-                if by_noise {
-                    row.push(noise.clone());
-                }
-                row.push(strategy.name().to_string());
-                for &n in &spec.report_at {
-                    let values: Vec<f64> = mine
-                        .iter()
-                        .filter_map(|r| r.curve.iter().find(|p| p.labels == n))
-                        .map(|p| p.test_accuracy)
-                        .collect();
-                    row.push(match mean_interval(&values, spec.interval) {
-                        _ if values.is_empty() => "n/a".into(),
-                        (m, Some(i)) => format!("{m:.4} ± {i:.4}"),
-                        (m, None) => format!("{m:.4}"),
-                    });
-                }
-                rows.push(row);
-            }
-        }
+    if time {
+        header.push("time (s)".to_string());
     }
+    let body = rows
+        .iter()
+        .map(|r| {
+            let mut row = Vec::new();
+            if by_dataset {
+                row.push(r.dataset.clone());
+            }
+            if by_noise {
+                row.push(r.noise.clone());
+            }
+            row.push(r.strategy.clone());
+            for c in &r.cells {
+                row.push(match (c.mean, c.interval) {
+                    (None, _) => "n/a".into(),
+                    (Some(m), Some(i)) => format!("{m:.4} ± {i:.4}"),
+                    (Some(m), None) => format!("{m:.4}"),
+                });
+            }
+            if time {
+                row.push(r.mean_time_s.map_or("n/a".into(), |t| format!("{t:.1}")));
+            }
+            row
+        })
+        .collect();
     let mut notes = Vec::new();
     if spec.strategies.contains(&StrategySpec::AverageConfidence) {
         notes.push(
@@ -131,12 +242,101 @@ pub fn accuracy_table(spec: &Spec, data: &[Dataset], results: &[JobResult]) -> T
                 .to_string(),
         );
     }
+    if spec
+        .strategies
+        .iter()
+        .any(|s| matches!(s, StrategySpec::LalRl(_)))
+        && spec.setups.iter().any(|s| {
+            !matches!(
+                s.dataset,
+                crate::spec::DatasetSpec::BreastCancer
+                    | crate::spec::DatasetSpec::PneumoniaMnist { .. }
+                    | crate::spec::DatasetSpec::Kermany2018 { .. }
+                    | crate::spec::DatasetSpec::SyntheticXray { .. }
+            )
+        })
+    {
+        notes.push(
+            "lal-rl sees only p(class 0) in its state and action features, as the original binary \
+             code does; on more than two classes the other classes are invisible to its policy."
+                .to_string(),
+        );
+    }
+    if time {
+        notes.push(
+            "time: mean wall seconds per job on this run's machine; it varies between runs.".into(),
+        );
+    }
     Table {
-        title,
+        title: title(spec),
         header,
-        rows,
+        rows: body,
         notes,
     }
+}
+
+/// Test accuracy per (dataset, noise, strategy) at the spec's `report_at` counts.
+pub fn accuracy_table(spec: &Spec, results: &[JobResult]) -> Table {
+    render(spec, &summarise(spec, results, &BTreeMap::new()), false)
+}
+
+/// CSV with one row per (dataset, noise, strategy) and, per label count, mean, interval and seeds.
+pub fn to_csv(spec: &Spec, rows: &[SummaryRow]) -> String {
+    let mut header = vec!["dataset".to_string(), "noise".into(), "strategy".into()];
+    for n in &spec.report_at {
+        header.push(format!("mean_{n}"));
+        header.push(format!("{}_{n}", spec.interval.name().replace(' ', "_")));
+        header.push(format!("seeds_{n}"));
+    }
+    let mut out = header.join(",") + "\n";
+    let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
+    for r in rows {
+        let mut cells = vec![r.dataset.clone(), r.noise.clone(), r.strategy.clone()];
+        for c in &r.cells {
+            cells.extend([num(c.mean), num(c.interval), c.n.to_string()]);
+        }
+        out += &(cells.join(",") + "\n");
+    }
+    out
+}
+
+/// Writes table.md, table.csv, table.ron, table-time.md (when the spec asks), and the plots, into
+/// `dir`; returns the accuracy table.
+pub fn write_reports(
+    dir: &Path,
+    spec: &Spec,
+    results: &[JobResult],
+    timings: &BTreeMap<String, Option<JobTiming>>,
+) -> anyhow::Result<Table> {
+    use anyhow::Context;
+    let rows = summarise(spec, results, timings);
+    let table = render(spec, &rows, false);
+    // Timings are not part of table.ron: it must be identical across reruns.
+    let stable: Vec<SummaryRow> = rows
+        .iter()
+        .map(|r| SummaryRow {
+            mean_time_s: None,
+            ..r.clone()
+        })
+        .collect();
+    let mut files = vec![
+        ("table.md", table.to_markdown()),
+        ("table.csv", to_csv(spec, &rows)),
+        (
+            "table.ron",
+            crate::run::pretty(&(table.title.clone(), spec.interval, &stable)),
+        ),
+    ];
+    if spec.report_time {
+        files.push(("table-time.md", render(spec, &rows, true).to_markdown()));
+    }
+    for (name, text) in files {
+        let path = dir.join(name);
+        crate::io::write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    crate::plot::curves(dir, spec, results)?;
+    Ok(table)
 }
 
 #[cfg(test)]
@@ -146,12 +346,24 @@ mod tests {
     #[test]
     fn mean_and_intervals_match_hand_computation() {
         let v = [0.5, 0.7, 0.9];
-        let (m, s) = mean_interval(&v, IntervalKind::Std);
+        let (m, s) = mean_interval(&v, IntervalKind::Std, "t");
         assert!((m - 0.7).abs() < 1e-12);
         assert!((s.unwrap() - 0.2).abs() < 1e-12);
-        let (_, se) = mean_interval(&v, IntervalKind::StdErr);
+        let (_, se) = mean_interval(&v, IntervalKind::StdErr, "t");
         assert!((se.unwrap() - 0.2 / 3f64.sqrt()).abs() < 1e-12);
-        assert_eq!(mean_interval(&[0.3], IntervalKind::Std), (0.3, None));
+        assert_eq!(mean_interval(&[0.3], IntervalKind::Std, "t"), (0.3, None));
+    }
+
+    #[test]
+    fn bootstrap_interval_is_deterministic_and_about_the_standard_error() {
+        let v = [0.50, 0.55, 0.60, 0.65, 0.70];
+        let (_, a) = mean_interval(&v, IntervalKind::Bootstrap, "k");
+        let (_, b) = mean_interval(&v, IntervalKind::Bootstrap, "k");
+        assert_eq!(a, b);
+        let (_, se) = mean_interval(&v, IntervalKind::StdErr, "k");
+        let (a, se) = (a.unwrap(), se.unwrap());
+        // The bootstrap's 68% half-width is close to the plug-in standard error (n-1 vs n).
+        assert!((a - se).abs() < 0.3 * se, "{a} vs {se}");
     }
 
     #[test]

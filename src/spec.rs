@@ -62,6 +62,9 @@ pub struct Spec {
     pub interval: IntervalKind,
     /// Seeds; each (strategy, seed) pair is one job.
     pub seeds: Vec<u64>,
+    /// Also write table-time.md with the mean wall time per row (the paper's Table 2 has one).
+    #[serde(default)]
+    pub report_time: bool,
     /// Ask libtorch for deterministic algorithms (the default).
     #[serde(default = "yes")]
     pub deterministic: bool,
@@ -421,6 +424,8 @@ pub enum IntervalKind {
     Std,
     /// Standard error of the mean.
     StdErr,
+    /// Half the distance between the 16th and 84th percentiles of 2000 bootstrap means.
+    Bootstrap,
 }
 
 impl IntervalKind {
@@ -429,6 +434,7 @@ impl IntervalKind {
         match self {
             IntervalKind::Std => "std",
             IntervalKind::StdErr => "standard error",
+            IntervalKind::Bootstrap => "bootstrap 16-84% half-width",
         }
     }
 }

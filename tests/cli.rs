@@ -104,7 +104,9 @@ fn check_lists_jobs_without_running() {
         .assert()
         .success()
         .stdout(predicate::str::contains("ok, 20 jobs"))
-        .stdout(predicate::str::contains("least-confident seed 4"));
+        .stdout(predicate::str::contains(
+            "digits least-confident noise 0% seed 4",
+        ));
 }
 
 #[test]

@@ -42,6 +42,49 @@ fn rl_ci_table_matches_golden() {
     check_golden("specs/rl-ci.ron", "rl-ci");
 }
 
+/// Every CI-scale spec has a golden test: a new file under specs/ci/ without one fails here.
+#[test]
+fn every_ci_spec_is_covered() {
+    let this = include_str!("golden.rs");
+    for entry in std::fs::read_dir(common::root().join("specs/ci")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            this.contains(&format!("\"specs/ci/{name}\"")),
+            "specs/ci/{name} has no golden test in tests/golden.rs"
+        );
+    }
+}
+
+#[test]
+fn ci_table1_matches_golden() {
+    check_golden("specs/ci/table1.ron", "table1");
+}
+
+#[test]
+fn ci_table2_matches_golden() {
+    check_golden("specs/ci/table2.ron", "table2");
+}
+
+#[test]
+fn ci_figure1_matches_golden() {
+    check_golden("specs/ci/figure1.ron", "figure1");
+}
+
+#[test]
+fn ci_figure2_matches_golden() {
+    check_golden("specs/ci/figure2.ron", "figure2");
+}
+
+#[test]
+fn ci_figure3_matches_golden() {
+    check_golden("specs/ci/figure3.ron", "figure3");
+}
+
+#[test]
+fn ci_figure4_matches_golden() {
+    check_golden("specs/ci/figure4.ron", "figure4");
+}
+
 #[test]
 fn same_spec_twice_gives_byte_identical_results() {
     let a = tempfile::tempdir().expect("temp dir");
@@ -52,7 +95,13 @@ fn same_spec_twice_gives_byte_identical_results() {
         common::result_files(a.path()),
         common::result_files(b.path()),
     );
-    assert_eq!(fa.len(), 4 * 5 + 2, "20 job files, run.ron and table.md");
+    // 20 job files, spec.ron, run.ron, table.md/.csv/.ron, curves.svg/.png (timing.ron left out).
+    assert_eq!(
+        fa.len(),
+        4 * 5 + 7,
+        "{:?}",
+        fa.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     for ((pa, ba), (pb, bb)) in fa.iter().zip(&fb) {
         assert_eq!(pa, pb);
         assert!(ba == bb, "{} differs between two runs", pa.display());

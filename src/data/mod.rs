@@ -143,6 +143,33 @@ impl Sources {
     }
 }
 
+impl DatasetSpec {
+    /// The name reports use (PneumoniaMNIST names its size: `pneumoniamnist-64`).
+    pub fn name(&self) -> String {
+        match *self {
+            DatasetSpec::Digits => "digits".into(),
+            DatasetSpec::BreastCancer => "breast-cancer".into(),
+            DatasetSpec::SyntheticHistology { .. } => "synthetic-histology".into(),
+            DatasetSpec::SyntheticXray { .. } => "synthetic-xray".into(),
+            DatasetSpec::Kather2016 { .. } => "kather2016".into(),
+            DatasetSpec::PneumoniaMnist { size: 28 } => "pneumoniamnist".into(),
+            DatasetSpec::PneumoniaMnist { size } => format!("pneumoniamnist-{size}"),
+            DatasetSpec::PathMnist { .. } => "pathmnist".into(),
+            DatasetSpec::Kermany2018 { .. } => "kermany2018".into(),
+        }
+    }
+
+    /// Real or synthetic.
+    pub fn origin(&self) -> Origin {
+        match self {
+            DatasetSpec::SyntheticHistology { .. } | DatasetSpec::SyntheticXray { .. } => {
+                Origin::Synthetic
+            }
+            _ => Origin::Real,
+        }
+    }
+}
+
 /// Loads the dataset a spec names, downloading its artifact first if needed.
 pub fn load(spec: DatasetSpec, sources: &Sources) -> Result<Dataset, DataError> {
     use decode::MAX_UNCOMPRESSED;

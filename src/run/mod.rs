@@ -1,13 +1,20 @@
 //! Runs a spec: expands it into jobs, runs each (skipping those already finished in the output
-//! directory), and writes one result file per job, the run's provenance and its table.
+//! directory), and writes one result file per job, the run's provenance and its tables. A run can
+//! be one shard of several ([`shard`]); [`merge`] joins shards and rebuilds reports.
 //!
 //! Output directory layout:
+//! - `spec.ron`: the spec text the run used;
 //! - `jobs/<job-id>.ron`: one [`JobResult`] per job, written atomically when the job ends;
+//! - `policies/<job-id>.safetensors`: trained policies of the learned strategies;
 //! - `run.ron`: [`RunSummary`], provenance without timestamps (byte-identical across reruns);
 //! - `timing.ron`: wall times, which vary from run to run;
-//! - `table.md`: the accuracy table.
+//! - `table.md`, `table.csv`, `table.ron`: the accuracy table; `table-time.md` with mean wall
+//!   time per row when the spec asks for it; `curves.svg`, `curves.png`: accuracy vs labels.
 pub mod job;
 pub mod learned;
+pub mod lock;
+pub mod merge;
+pub mod shard;
 
 use crate::data::{self, Dataset, split};
 use crate::device::{self, ComputeSettings, DeviceChoice};
@@ -16,6 +23,7 @@ use crate::report;
 use crate::spec::{ModelSpec, Spec};
 pub use job::{Job, JobResult, JobTiming};
 use serde::{Deserialize, Serialize};
+pub use shard::Shard;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -32,6 +40,8 @@ pub struct RunOptions {
     pub device: DeviceChoice,
     /// libtorch threads.
     pub threads: usize,
+    /// Run only this shard of the jobs.
+    pub shard: Option<Shard>,
 }
 
 /// Provenance of a run; contains nothing that changes between two identical runs.
@@ -53,6 +63,9 @@ pub struct RunSummary {
     pub libtorch_version: String,
     /// Device, threads, determinism, CPU code path.
     pub compute: ComputeSettings,
+    /// `M/N` when this run was one shard of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Job ids in run order.
     pub jobs: Vec<String>,
 }
@@ -81,8 +94,8 @@ pub struct RunTiming {
 
 /// What a finished run hands back to the caller.
 pub struct RunOutcome {
-    /// The rendered accuracy table.
-    pub table: report::Table,
+    /// The rendered accuracy table (None for one shard of several).
+    pub table: Option<report::Table>,
     /// Jobs run now.
     pub ran: usize,
     /// Jobs reused from the output directory.
@@ -117,6 +130,7 @@ pub enum PlanError {
 /// Everything checked and prepared before the output directory is touched.
 pub struct Plan {
     spec: Spec,
+    spec_text: String,
     spec_sha256: String,
     /// One dataset per setup, in spec order.
     data: Vec<Dataset>,
@@ -169,6 +183,7 @@ impl Plan {
         }
         Ok(Plan {
             spec_sha256: crate::io::sha256_hex(spec_text.as_bytes()),
+            spec_text: spec_text.to_string(),
             spec,
             data: datasets,
             weights,
@@ -182,12 +197,14 @@ impl Plan {
         &self.jobs
     }
 
-    /// Runs every job not already finished under `opts.out`, then writes summary and table.
+    /// Runs every job (of the shard) not already finished under `opts.out`, then writes the
+    /// summary, and the tables unless the run is one shard of several.
     pub fn execute(&self, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         use anyhow::Context;
         let (device, compute) =
             device::configure(opts.device, opts.threads, self.spec.deterministic)
                 .map_err(PlanError::Device)?;
+        let _lock = lock::OutputLock::acquire(&opts.out).map_err(|e| anyhow::anyhow!(e))?;
         let started = std::time::Instant::now();
         let started_unix_s = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -196,12 +213,29 @@ impl Plan {
         let policies_dir = opts.out.join("policies");
         std::fs::create_dir_all(&jobs_dir)
             .with_context(|| format!("cannot create output directory {}", jobs_dir.display()))?;
+        let spec_path = opts.out.join(SPEC_FILE);
+        write_atomic(&spec_path, self.spec_text.as_bytes())
+            .with_context(|| format!("cannot write {}", spec_path.display()))?;
+        let earlier = read_timing(&opts.out);
+        // Temporary files of a run that was killed mid-write: never results, safe to drop.
+        for entry in std::fs::read_dir(&jobs_dir)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
 
-        let progress = Progress::new(self.jobs.len() as u64);
-        let mut results = Vec::with_capacity(self.jobs.len());
+        let mine: Vec<&Job> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(pos, _)| opts.shard.is_none_or(|s| s.owns(*pos)))
+            .map(|(_, job)| job)
+            .collect();
+        let progress = Progress::new(mine.len() as u64);
+        let mut results = Vec::with_capacity(mine.len());
         let mut timings = BTreeMap::new();
         let (mut ran, mut reused) = (0, 0);
-        for job in &self.jobs {
+        for job in mine {
             let id = job.id();
             let path = jobs_dir.join(format!("{id}.ron"));
             let setup = setup_index(&self.spec, job);
@@ -215,7 +249,7 @@ impl Plan {
             if let Some(done) = finished(&path, job) {
                 progress.job_done(&label, &done, None);
                 results.push(done);
-                timings.insert(id, None);
+                timings.insert(id.clone(), earlier.get(&id).copied().flatten());
                 reused += 1;
                 continue;
             }
@@ -260,9 +294,9 @@ impl Plan {
             tch_version: TCH_VERSION.into(),
             libtorch_version: env!("RALBENCH_LIBTORCH_VERSION").into(),
             compute,
+            shard: opts.shard.map(|s| format!("{}/{}", s.index, s.count)),
             jobs: results.iter().map(|r| r.job_id.clone()).collect(),
         };
-        let table = report::accuracy_table(&self.spec, &self.data, &results);
         let timing = RunTiming {
             started_unix_s,
             wall_s: started.elapsed().as_secs_f64(),
@@ -271,14 +305,34 @@ impl Plan {
         for (name, text) in [
             ("run.ron", pretty(&summary)),
             ("timing.ron", pretty(&timing)),
-            ("table.md", table.to_markdown()),
         ] {
             let path = opts.out.join(name);
             write_atomic(&path, text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
+        let table = match opts.shard {
+            Some(s) if s.count > 1 => None,
+            _ => Some(report::write_reports(
+                &opts.out,
+                &self.spec,
+                &results,
+                &timing.jobs,
+            )?),
+        };
         Ok(RunOutcome { table, ran, reused })
     }
+}
+
+/// The copy of the spec text every output directory keeps, so reports and merges need nothing else.
+pub const SPEC_FILE: &str = "spec.ron";
+
+/// Per-job timings of an earlier run in `dir` (empty when there is none).
+pub fn read_timing(dir: &Path) -> BTreeMap<String, Option<JobTiming>> {
+    std::fs::read_to_string(dir.join("timing.ron"))
+        .ok()
+        .and_then(|t| ron::from_str::<RunTiming>(&t).ok())
+        .map(|t| t.jobs)
+        .unwrap_or_default()
 }
 
 /// Position of the job's setup in the spec (datasets are unique per spec).
@@ -290,7 +344,7 @@ fn setup_index(spec: &Spec, job: &Job) -> usize {
 }
 
 /// A finished result for `job` at `path`, if one is there and matches.
-fn finished(path: &Path, job: &Job) -> Option<JobResult> {
+pub fn finished(path: &Path, job: &Job) -> Option<JobResult> {
     let text = std::fs::read_to_string(path).ok()?;
     let result: JobResult = ron::from_str(&text).ok()?;
     (result.job == *job).then_some(result)

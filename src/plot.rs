@@ -1,0 +1,140 @@
+//! Accuracy vs labelled points, mean with an interval band over seeds, one panel per
+//! (dataset, noise), like the paper's Figures 1-4; written as SVG and PNG.
+use crate::report::mean_interval;
+use crate::run::JobResult;
+use crate::spec::Spec;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One strategy's curve: (labels, mean, half-width) points.
+type Curve = Vec<(f64, f64, f64)>;
+
+fn panels(spec: &Spec, results: &[JobResult]) -> Vec<(String, Vec<(String, Curve)>)> {
+    let noises: Vec<String> = if spec.noise.is_empty() {
+        vec!["0%".into()]
+    } else {
+        spec.noise.iter().map(|n| n.label()).collect()
+    };
+    let mut out = Vec::new();
+    for setup in &spec.setups {
+        for noise in &noises {
+            let mut series = Vec::new();
+            for strategy in &spec.strategies {
+                let mut by_labels: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+                for r in results.iter().filter(|r| {
+                    r.job.dataset == setup.dataset
+                        && r.job.strategy == *strategy
+                        && r.job.noise_label() == *noise
+                }) {
+                    for p in &r.curve {
+                        by_labels.entry(p.labels).or_default().push(p.test_accuracy);
+                    }
+                }
+                let curve = by_labels
+                    .iter()
+                    .map(|(&l, v)| {
+                        let (m, i) = mean_interval(v, spec.interval, &format!("plot/{l}"));
+                        (l as f64, m, i.unwrap_or(0.0))
+                    })
+                    .collect();
+                series.push((strategy.name(), curve));
+            }
+            let title = if noises.len() > 1 {
+                format!("{}, noise {noise}", setup.dataset.name())
+            } else {
+                setup.dataset.name()
+            };
+            out.push((title, series));
+        }
+    }
+    out
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    spec: &Spec,
+    results: &[JobResult],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let panels = panels(spec, results);
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    for ((title, series), area) in panels.iter().zip(areas) {
+        let xs = series.iter().flat_map(|(_, c)| c.iter().map(|p| p.0));
+        let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+        let (x0, x1) = if x0 < x1 { (x0, x1) } else { (0.0, 1.0) };
+        let mut chart = ChartBuilder::on(&area)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(x0..x1, 0.0..1.0)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("labelled points")
+            .y_desc("test accuracy")
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (i, (name, curve)) in series.iter().enumerate() {
+            let colour = Palette99::pick(i).to_rgba();
+            let band: Vec<(f64, f64)> = curve
+                .iter()
+                .map(|p| (p.0, p.1 + p.2))
+                .chain(curve.iter().rev().map(|p| (p.0, p.1 - p.2)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    colour.mix(0.2).filled(),
+                )))
+                .map_err(|e| err(&e))?;
+            chart
+                .draw_series(LineSeries::new(
+                    curve.iter().map(|p| (p.0, p.1)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|e| err(&e))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
+
+/// Writes `curves.svg` and `curves.png` into `dir`. The SVG needs nothing from the system; the
+/// PNG needs a system font, so a machine without fonts gets a warning instead of a PNG.
+pub fn curves(dir: &Path, spec: &Spec, results: &[JobResult]) -> anyhow::Result<()> {
+    let width = 480 * (spec.setups.len() * spec.noise.len().max(1)) as u32;
+    let size = (width.max(480), 400);
+    let svg = dir.join("curves.svg");
+    draw(
+        SVGBackend::new(&svg, size).into_drawing_area(),
+        spec,
+        results,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", svg.display()))?;
+    let png = dir.join("curves.png");
+    if let Err(e) = draw(
+        BitMapBackend::new(&png, size).into_drawing_area(),
+        spec,
+        results,
+    ) {
+        eprintln!("warning: {}: {e}; the SVG plot was written", png.display());
+    }
+    Ok(())
+}

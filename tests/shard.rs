@@ -1,0 +1,291 @@
+//! Sharded runs, merges, reports, resumption after SIGKILL, and comparison with the paper.
+mod common;
+use predicates::prelude::*;
+use std::path::Path;
+
+const TABLES: [&str; 3] = ["table.md", "table.csv", "table.ron"];
+
+fn tables(dir: &Path) -> Vec<Vec<u8>> {
+    TABLES
+        .iter()
+        .map(|t| std::fs::read(dir.join(t)).unwrap())
+        .collect()
+}
+
+fn shard(spec: &str, out: &Path, s: &str) {
+    common::bench()
+        .args([
+            "run",
+            spec,
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--shard",
+            s,
+            "--out",
+        ])
+        .arg(out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("shard {s} done")));
+}
+
+#[test]
+fn three_shards_merged_give_the_same_tables_as_one_run() {
+    let spec = "specs/ci/table1.ron";
+    let whole = tempfile::tempdir().unwrap();
+    common::run_spec(spec, whole.path(), 1);
+    let parts = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = (1..=3)
+        .map(|i| parts.path().join(format!("s{i}")))
+        .collect();
+    for (i, d) in dirs.iter().enumerate() {
+        shard(spec, d, &format!("{}/3", i + 1));
+        assert!(
+            !d.join("table.md").exists(),
+            "a shard must not write a partial table"
+        );
+    }
+    let merged = parts.path().join("merged");
+    common::bench()
+        .arg("merge")
+        .args(&dirs)
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    assert_eq!(tables(whole.path()), tables(&merged));
+    // Job files too: each shard computed exactly what the whole run did.
+    let jobs = |d: &Path| common::result_files(&d.join("jobs"));
+    assert_eq!(jobs(whole.path()), jobs(&merged));
+
+    // Refusals: a missing shard, a shard given twice, shards of another spec.
+    common::bench()
+        .arg("merge")
+        .args(&dirs[..2])
+        .arg("--out")
+        .arg(parts.path().join("m2"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "jobs have no result in the given directories",
+        ));
+    common::bench()
+        .arg("merge")
+        .args(&dirs)
+        .arg(&dirs[0])
+        .arg("--out")
+        .arg(parts.path().join("m3"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has results in 2 directories"));
+    let other = parts.path().join("other");
+    common::run_spec("specs/ci/quickstart.ron", &other, 1);
+    common::bench()
+        .arg("merge")
+        .arg(&dirs[0])
+        .arg(&other)
+        .arg("--out")
+        .arg(parts.path().join("m4"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ran different specs"));
+}
+
+#[test]
+fn bad_shard_arguments_say_what_is_expected() {
+    common::bench()
+        .args(["run", "specs/ci/quickstart.ron", "--shard", "4/3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expected M/N with 1 <= M <= N (e.g. 2/3), got \"4/3\"",
+        ));
+}
+
+#[test]
+fn slurm_array_variables_select_the_shard() {
+    let out = tempfile::tempdir().unwrap();
+    common::bench()
+        .args(["run", "specs/ci/quickstart.ron", "--device", "cpu", "--out"])
+        .arg(out.path())
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "4")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("shard 2/4 done"));
+    assert_eq!(
+        std::fs::read_dir(out.path().join("jobs")).unwrap().count(),
+        5
+    );
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_identical_results() {
+    let spec = "specs/ci/quickstart.ron";
+    let whole = tempfile::tempdir().unwrap();
+    common::run_spec(spec, whole.path(), 1);
+
+    let killed = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("bench");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(common::root())
+        .args(["run", spec, "--device", "cpu", "--threads", "1", "--out"])
+        .arg(killed.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let jobs = killed.path().join("jobs");
+    let count = || {
+        std::fs::read_dir(&jobs).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "ron"))
+                .count()
+        })
+    };
+    let started = std::time::Instant::now();
+    while count() < 4 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let done = count();
+    assert!(
+        (4..20).contains(&done),
+        "killed after {done} jobs: too late to test resumption"
+    );
+    assert!(
+        killed.path().join(".lock").exists(),
+        "the killed run leaves its lock behind"
+    );
+
+    common::run_spec(spec, killed.path(), 1).stderr(predicate::str::contains(format!(
+        "{} jobs run, {done} reused",
+        20 - done
+    )));
+    assert_eq!(
+        common::result_files(whole.path()),
+        common::result_files(killed.path())
+    );
+}
+
+#[test]
+fn report_rebuilds_the_tables_from_results() {
+    let out = tempfile::tempdir().unwrap();
+    common::run_spec("specs/ci/quickstart.ron", out.path(), 1);
+    let before = tables(out.path());
+    for t in TABLES {
+        std::fs::remove_file(out.path().join(t)).unwrap();
+    }
+    common::bench()
+        .arg("report")
+        .arg(out.path())
+        .assert()
+        .success();
+    assert_eq!(before, tables(out.path()));
+    assert!(out.path().join("curves.svg").exists() && out.path().join("curves.png").exists());
+    // An incomplete directory is refused.
+    std::fs::remove_file(
+        std::fs::read_dir(out.path().join("jobs"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    common::bench()
+        .arg("report")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1 of 20 jobs have no result"));
+}
+
+#[test]
+fn every_published_cell_has_a_counterpart_in_the_paper_specs() {
+    use ralbench::compare::PaperTable;
+    for (paper, spec) in [
+        ("table1", "table1"),
+        ("table2", "table2"),
+        ("table2", "figure4"),
+    ] {
+        let table =
+            PaperTable::load(&common::root().join(format!("golden/paper/{paper}.ron"))).unwrap();
+        let (spec, _) =
+            ralbench::spec::Spec::load(&common::root().join(format!("specs/{spec}.ron"))).unwrap();
+        let missing = table.missing_in(&spec);
+        assert!(
+            missing.is_empty(),
+            "{paper}: no counterpart for {missing:?}"
+        );
+    }
+    assert_eq!(
+        PaperTable::load(&common::root().join("golden/paper/table1.ron"))
+            .unwrap()
+            .cells
+            .len(),
+        21
+    );
+    assert_eq!(
+        PaperTable::load(&common::root().join("golden/paper/table2.ron"))
+            .unwrap()
+            .cells
+            .len(),
+        10
+    );
+}
+
+#[test]
+fn compare_prints_each_cell_and_refuses_synthetic_runs() {
+    let out = tempfile::tempdir().unwrap();
+    common::run_spec("specs/ci/quickstart.ron", out.path(), 1);
+    let paper = out.path().join("paper.ron");
+    std::fs::write(
+        &paper,
+        r#"PaperTable(source: "a test table", dataset: "digits", interval: "std", cells: [
+            PaperCell(strategy: "margin", labels: 100, mean: 0.9, interval: 0.01),
+            PaperCell(strategy: "dral", labels: 100, mean: 0.95, interval: 0.01),
+        ])"#,
+    )
+    .unwrap();
+    common::bench()
+        .arg("compare")
+        .arg(out.path())
+        .arg(&paper)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"\| margin \| 0% \| 100 \| 0\.\d{4} ± 0\.\d{4} \| 0\.9000 ± 0\.0100 \| [+-]\d+\.\d\d \|").unwrap())
+        .stdout(predicate::str::contains("| dral | 0% | 100 | missing |"))
+        .stdout(predicate::str::contains("1 of 2 published cells compared"));
+    let synthetic = tempfile::tempdir().unwrap();
+    common::run_spec("specs/ci/synthetic-histology.ron", synthetic.path(), 1);
+    common::bench()
+        .arg("compare")
+        .arg(synthetic.path())
+        .arg(common::root().join("golden/paper/table1.ron"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "ran on SYNTHETIC data (synthetic-histology): it reproduces nothing",
+        ));
+}
+
+#[test]
+fn a_second_run_on_a_locked_directory_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    // A lock held by a live process (this test's own pid).
+    std::fs::write(
+        out.path().join(".lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    common::bench()
+        .args(["run", "specs/ci/quickstart.ron", "--out"])
+        .arg(out.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("another bench run (pid"));
+}
