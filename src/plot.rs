@@ -116,7 +116,105 @@ where
     root.present().map_err(|e| err(&e))
 }
 
-/// Writes `curves.svg` and `curves.png` into `dir`. The SVG needs nothing from the system; the
+/// Accuracy at the last reported label count against labels per step N, for specs that sweep
+/// DRAL's top_n (the paper's Figure 4): (N, mean, half-width) per dataset.
+fn by_top_n(spec: &Spec, results: &[JobResult]) -> Vec<(String, Curve)> {
+    let Some(&labels) = spec.report_at.last() else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for setup in &spec.setups {
+        let mut points = Vec::new();
+        for s in &spec.strategies {
+            let crate::spec::StrategySpec::Dral(d) = s else {
+                continue;
+            };
+            let Some(n) = d.top_n else { continue };
+            let values: Vec<f64> = results
+                .iter()
+                .filter(|r| r.job.dataset == setup.dataset && r.job.strategy == *s)
+                .filter_map(|r| r.curve.iter().find(|p| p.labels == labels))
+                .map(|p| p.test_accuracy)
+                .collect();
+            if !values.is_empty() {
+                let (m, i) = mean_interval(&values, spec.interval, &format!("plot-n/{n}"));
+                points.push((n as f64, m, i.unwrap_or(0.0)));
+            }
+        }
+        if points.len() >= 2 {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            out.push((setup.dataset.name(), points));
+        }
+    }
+    out
+}
+
+fn draw_by_n<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    spec: &Spec,
+    series: &[(String, Curve)],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let labels = spec.report_at.last().copied().unwrap_or(0);
+    let x1 = series
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("test accuracy after {labels} labels vs labels per step N"),
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(0.5..x1 + 0.5, 0.0..1.0)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("N (labels per step)")
+        .y_desc("test accuracy")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, (name, curve)) in series.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        let band: Vec<(f64, f64)> = curve
+            .iter()
+            .map(|p| (p.0, p.1 + p.2))
+            .chain(curve.iter().rev().map(|p| (p.0, p.1 - p.2)))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.2).filled(),
+            )))
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(LineSeries::new(
+                curve.iter().map(|p| (p.0, p.1)),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| err(&e))?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
+
+/// Writes `curves.svg` and `curves.png` into `dir`, and `accuracy-vs-n.svg` / `.png` when the
+/// spec sweeps DRAL's labels per step. The SVG needs nothing from the system; the
 /// PNG needs a system font, so a machine without fonts gets a warning instead of a PNG.
 pub fn curves(dir: &Path, spec: &Spec, results: &[JobResult]) -> anyhow::Result<()> {
     let width = 480 * (spec.setups.len() * spec.noise.len().max(1)) as u32;
@@ -135,6 +233,24 @@ pub fn curves(dir: &Path, spec: &Spec, results: &[JobResult]) -> anyhow::Result<
         results,
     ) {
         eprintln!("warning: {}: {e}; the SVG plot was written", png.display());
+    }
+    let sweep = by_top_n(spec, results);
+    if !sweep.is_empty() {
+        let svg = dir.join("accuracy-vs-n.svg");
+        draw_by_n(
+            SVGBackend::new(&svg, (640, 400)).into_drawing_area(),
+            spec,
+            &sweep,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", svg.display()))?;
+        let png = dir.join("accuracy-vs-n.png");
+        if let Err(e) = draw_by_n(
+            BitMapBackend::new(&png, (640, 400)).into_drawing_area(),
+            spec,
+            &sweep,
+        ) {
+            eprintln!("warning: {}: {e}; the SVG plot was written", png.display());
+        }
     }
     Ok(())
 }
