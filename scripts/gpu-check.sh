@@ -29,7 +29,7 @@ run() { # name spec device out
   "$bench" run "$2" --device "$3" --threads 4 --out "$4" > "$4.table" 2> "$4.log"
   local rc=$?
   end=$(date +%s.%N)
-  echo "$1: rc=$rc wall $(echo "$end - $start" | bc) s"
+  echo "$1: rc=$rc wall $(awk "BEGIN{print $end - $start}") s"
 }
 run ci-gpu-1 specs/ci/table1.ron cuda "$out/ci-gpu-1"
 run ci-gpu-2 specs/ci/table1.ron cuda "$out/ci-gpu-2"
