@@ -479,7 +479,7 @@ fn query(
     };
     let (rows, classes, values) = read_matrix(&proba)?;
     if strategy == StrategySpec::Random {
-        return Ok(strategy::top_n(&vec![0.0; rows], n, &mut rng));
+        return Ok(strategy::random_n(rows, n, &mut rng));
     }
     Ok(strategy::select(&strategy, &values, classes, n, &mut rng))
 }

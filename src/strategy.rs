@@ -56,6 +56,9 @@ pub fn select(
         !strategy.needs_embeddings(),
         "{strategy:?} needs embeddings"
     );
+    if *strategy == StrategySpec::Random {
+        return random_n(probs.len() / n_classes, n, rng);
+    }
     let scores: Vec<f64> = probs
         .chunks_exact(n_classes)
         .map(|row| score(strategy, row))
@@ -106,13 +109,38 @@ pub fn k_center_greedy(
     picks
 }
 
+/// `n` of `len` positions uniformly without replacement: exactly what [`top_n`] returns when every
+/// score ties (the same shuffle, then the first `n`), without the ranking work.
+pub fn random_n(len: usize, n: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.shuffle(rng);
+    order.truncate(n);
+    order
+}
+
 /// The `n` positions with the largest scores; ties in a seeded random order.
+///
+/// The rule is "shuffle with the job's stream, then stable-sort by score, highest first". A stable
+/// sort of the shuffled order is the same as sorting by (score descending, shuffled position), a
+/// total order, so a linear-time selection of the first `n` followed by sorting only those gives
+/// the same picks in the same order without sorting the whole pool.
 pub fn top_n(scores: &[f64], n: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.shuffle(rng);
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    order.truncate(n);
-    order
+    let n = n.min(order.len());
+    if n == 0 {
+        return vec![];
+    }
+    let mut keyed: Vec<(usize, usize)> = order.into_iter().enumerate().collect();
+    let rank = |a: &(usize, usize), b: &(usize, usize)| {
+        scores[b.1].total_cmp(&scores[a.1]).then(a.0.cmp(&b.0))
+    };
+    if n < keyed.len() {
+        keyed.select_nth_unstable_by(n - 1, rank);
+        keyed.truncate(n);
+    }
+    keyed.sort_unstable_by(rank);
+    keyed.into_iter().map(|(_, row)| row).collect()
 }
 
 fn max(row: &[f64]) -> f64 {
@@ -221,6 +249,34 @@ mod tests {
             k_center_greedy(&cand, &none, 2, &mut crate::rng::stream(1, "k"))
         );
         assert_ne!(a[0], a[1]);
+    }
+
+    #[test]
+    fn selection_equals_the_documented_shuffle_then_stable_sort() {
+        for seed in 0..50 {
+            let mut r = crate::rng::stream(seed, "scores");
+            // Coarse scores: many ties.
+            let scores: Vec<f64> = (0..300)
+                .map(|_| (rand::Rng::random_range(&mut r, 0..7)) as f64)
+                .collect();
+            for n in [0, 1, 5, 64, 299, 300, 400] {
+                let mut order: Vec<usize> = (0..scores.len()).collect();
+                order.shuffle(&mut crate::rng::stream(seed, "t"));
+                order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+                order.truncate(n);
+                assert_eq!(top_n(&scores, n, &mut crate::rng::stream(seed, "t")), order);
+            }
+        }
+    }
+
+    #[test]
+    fn random_n_is_top_n_on_tied_scores() {
+        for n in [0, 3, 50, 80] {
+            assert_eq!(
+                random_n(50, n, &mut crate::rng::stream(4, "r")),
+                top_n(&[0.0; 50], n, &mut crate::rng::stream(4, "r"))
+            );
+        }
     }
 
     #[test]

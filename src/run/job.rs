@@ -210,7 +210,7 @@ pub fn run(
         let picks = match job.strategy {
             StrategySpec::Random => {
                 // Random needs no predictions; every candidate scores the same.
-                strategy::top_n(&vec![0.0; candidates.len()], n, &mut rng)
+                strategy::random_n(candidates.len(), n, &mut rng)
             }
             StrategySpec::Dral(_) | StrategySpec::LalRl(_) => unreachable!("handled above"),
             StrategySpec::KCenterGreedy => {
