@@ -4,12 +4,49 @@ use crate::report::mean_interval;
 use crate::run::JobResult;
 use crate::spec::Spec;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One strategy's curve: (labels, mean, half-width) points.
 type Curve = Vec<(f64, f64, f64)>;
+
+/// Each curve as a line with its interval band, and a legend entry.
+fn draw_series<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    series: &[(String, Curve)],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    for (i, (name, curve)) in series.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        let band: Vec<(f64, f64)> = curve
+            .iter()
+            .map(|p| (p.0, p.1 + p.2))
+            .chain(curve.iter().rev().map(|p| (p.0, p.1 - p.2)))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.2).filled(),
+            )))
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(LineSeries::new(
+                curve.iter().map(|p| (p.0, p.1)),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| err(&e))?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+            });
+    }
+    Ok(())
+}
 
 fn panels(spec: &Spec, results: &[JobResult]) -> Vec<(String, Vec<(String, Curve)>)> {
     let noises: Vec<String> = if spec.noise.is_empty() {
@@ -81,30 +118,7 @@ where
             .y_desc("test accuracy")
             .draw()
             .map_err(|e| err(&e))?;
-        for (i, (name, curve)) in series.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
-            let band: Vec<(f64, f64)> = curve
-                .iter()
-                .map(|p| (p.0, p.1 + p.2))
-                .chain(curve.iter().rev().map(|p| (p.0, p.1 - p.2)))
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band,
-                    colour.mix(0.2).filled(),
-                )))
-                .map_err(|e| err(&e))?;
-            chart
-                .draw_series(LineSeries::new(
-                    curve.iter().map(|p| (p.0, p.1)),
-                    colour.stroke_width(2),
-                ))
-                .map_err(|e| err(&e))?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
-        }
+        draw_series(&mut chart, series)?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
@@ -180,30 +194,7 @@ where
         .y_desc("test accuracy")
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, (name, curve)) in series.iter().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
-        let band: Vec<(f64, f64)> = curve
-            .iter()
-            .map(|p| (p.0, p.1 + p.2))
-            .chain(curve.iter().rev().map(|p| (p.0, p.1 - p.2)))
-            .collect();
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                band,
-                colour.mix(0.2).filled(),
-            )))
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new(
-                curve.iter().map(|p| (p.0, p.1)),
-                colour.stroke_width(2),
-            ))
-            .map_err(|e| err(&e))?
-            .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-            });
-    }
+    draw_series(&mut chart, series)?;
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
