@@ -12,6 +12,43 @@ use std::path::Path;
 /// One strategy's curve: (labels, mean, half-width) points.
 type Curve = Vec<(f64, f64, f64)>;
 
+/// One chart: axes (accuracy 0..1 against `x`), every curve with its band, and the legend.
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    x_desc: &str,
+    series: &[(String, Curve)],
+    legend: SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(x, 0.0..1.0)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("test accuracy")
+        .draw()
+        .map_err(|e| err(&e))?;
+    draw_series(&mut chart, series)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(legend)
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(())
+}
+
 /// Each curve as a line with its interval band, and a legend entry.
 fn draw_series<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
@@ -105,27 +142,14 @@ where
         let xs = series.iter().flat_map(|(_, c)| c.iter().map(|p| p.0));
         let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
         let (x0, x1) = if x0 < x1 { (x0, x1) } else { (0.0, 1.0) };
-        let mut chart = ChartBuilder::on(&area)
-            .caption(title, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
-            .build_cartesian_2d(x0..x1, 0.0..1.0)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("labelled points")
-            .y_desc("test accuracy")
-            .draw()
-            .map_err(|e| err(&e))?;
-        draw_series(&mut chart, series)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(|e| err(&e))?;
+        panel(
+            &area,
+            title,
+            x0..x1,
+            "labelled points",
+            series,
+            SeriesLabelPosition::LowerRight,
+        )?;
     }
     root.present().map_err(|e| err(&e))
 }
@@ -178,29 +202,14 @@ where
         .iter()
         .flat_map(|(_, c)| c.iter().map(|p| p.0))
         .fold(1.0, f64::max);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("test accuracy after {labels} labels vs labels per step N"),
-            ("sans-serif", 18),
-        )
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(45)
-        .build_cartesian_2d(0.5..x1 + 0.5, 0.0..1.0)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc("N (labels per step)")
-        .y_desc("test accuracy")
-        .draw()
-        .map_err(|e| err(&e))?;
-    draw_series(&mut chart, series)?;
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| err(&e))?;
+    panel(
+        &root,
+        &format!("test accuracy after {labels} labels vs labels per step N"),
+        0.5..x1 + 0.5,
+        "N (labels per step)",
+        series,
+        SeriesLabelPosition::MiddleRight,
+    )?;
     root.present().map_err(|e| err(&e))
 }
 

@@ -132,8 +132,8 @@ impl Sources {
     }
 
     fn artifact(&self, name: &str) -> Result<(PathBuf, String), DataError> {
+        let path = self.fetch_artifact(name)?;
         let artifact = self.lock.get(name)?;
-        let path = fetch::fetch(artifact, &self.fetch)?;
         let id = artifact
             .sha256
             .clone()
