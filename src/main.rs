@@ -111,6 +111,22 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Write the exact inputs of a spec's jobs (.npy arrays + manifest.json) for an outside
+    /// implementation of the same loop, such as benchmarks/peer/race.py.
+    #[command(
+        after_help = "Example:\n  bench export specs/ci/quickstart.ron --out /tmp/export\n\n\
+        Writes manifest.json (every random and score-based job: id, strategy, classifier, \
+        schedule, seed) and data/<key>/{x,y,pool,test,initial}.npy: the rows as the classifier \
+        sees them (noise applied, tabular features standardised), labels, the split and the \
+        initial labelled set. Learned and embedding-based strategies are left out."
+    )]
+    Export {
+        /// The spec file (RON).
+        spec: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a spec and list its jobs without running anything (or loading any data).
     #[command(after_help = "Example:\n  bench check specs/quickstart.ron")]
     Check {
@@ -246,6 +262,37 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_INPUT)
             }
         },
+        Command::Export { spec, out } => {
+            let (_, plan) = match plan(&spec) {
+                Ok(plan) => plan,
+                Err(code) => return code,
+            };
+            if let Err(e) = ralbench::device::configure(DeviceChoice::Cpu, 1, true) {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+            match plan.export(&out) {
+                Ok((manifest, skipped)) => {
+                    eprintln!(
+                        "{} jobs exported to {}{}",
+                        manifest.jobs.len(),
+                        out.display(),
+                        if skipped > 0 {
+                            format!(
+                                " ({skipped} of learned or embedding-based strategies left out)"
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         // Validates without loading data, so paper-scale specs can be checked offline.
         Command::Check { spec: path } => match Spec::load(&path) {
             Ok((spec, _)) => {

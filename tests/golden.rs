@@ -33,6 +33,14 @@ fn synthetic_histology_table_matches_golden() {
 }
 
 #[test]
+fn synthetic_histology_cnn_table_matches_golden() {
+    check_golden(
+        "specs/ci/synthetic-histology-cnn.ron",
+        "synthetic-histology-cnn",
+    );
+}
+
+#[test]
 fn baselines_table_matches_golden() {
     check_golden("specs/baselines.ron", "baselines");
 }

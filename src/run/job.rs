@@ -251,7 +251,7 @@ pub fn run(
 
 /// The feature matrix (n x dim, CPU) the job trains on: noise applied to the chosen pool images,
 /// tabular features standardised with pool statistics.
-fn inputs(job: &Job, data: &Dataset, split: &Split) -> Tensor {
+pub(crate) fn inputs(job: &Job, data: &Dataset, split: &Split) -> Tensor {
     let x = Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
     if let Some(noise) = &job.noise {
         let name = job.shared_stream_name(&format!(
@@ -283,7 +283,7 @@ pub fn standardised(x: &Tensor, pool: &[usize]) -> Tensor {
 }
 
 /// L_0: `initial_labelled` pool rows drawn uniformly, the same for every strategy of a seed.
-fn initial_set(job: &Job, split: &Split) -> Vec<usize> {
+pub(crate) fn initial_set(job: &Job, split: &Split) -> Vec<usize> {
     use rand::seq::IndexedRandom;
     let mut rng = crate::rng::stream(job.seed, &job.shared_stream_name("initial"));
     split

@@ -10,6 +10,7 @@
 //! - `timing.ron`: wall times, which vary from run to run;
 //! - `table.md`, `table.csv`, `table.ron`: the accuracy table; `table-time.md` with mean wall
 //!   time per row when the spec asks for it; `curves.svg`, `curves.png`: accuracy vs labels.
+pub mod export;
 pub mod job;
 pub mod learned;
 pub mod lock;
