@@ -218,6 +218,15 @@ fn main() -> ExitCode {
                         outcome.reused,
                         opts.out.display()
                     );
+                    if outcome.ran > 0 {
+                        let t = &outcome.timing;
+                        eprintln!(
+                            "time: {:.1} s, of which {:.1}% outside classifier and policy work \
+                             (data, features, selection, bookkeeping, I/O; timing.ron)",
+                            t.prepare_s + t.wall_s,
+                            100.0 * t.harness_share()
+                        );
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) if e.is::<ralbench::run::PlanError>() => {

@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,9 +100,12 @@ def peer_main(args):
 
         def predict_proba(self, X):
             X = torch.from_numpy(np.asarray(X))
+            # Rows per forward pass as bench takes them: 512, fewer for a CNN on large images.
+            rows = 512 if self.model == "LogisticRegression" else \
+                min(512, max(16, (1 << 18) // int(np.prod(self.shape))))
             self.net_.eval()
             with torch.no_grad():
-                parts = [self.net_(X[s:s + 512]).softmax(-1) for s in range(0, len(X), 512)]
+                parts = [self.net_(X[s:s + rows]).softmax(-1) for s in range(0, len(X), rows)]
             return torch.cat(parts).numpy()
 
         def predict(self, X):
@@ -143,7 +147,7 @@ def peer_main(args):
             warm = ActiveLearner(
                 estimator=TorchClassifier(cls["model"], entry["shape"], entry["n_classes"],
                                           opt["lr"], opt["weight_decay"], 1, cls["batch_size"]),
-                query_strategy=strategies[entry["strategy"]],
+                query_strategy=margin_sampling,
                 X_training=a["x"][rows], y_training=a["y"][rows])
             picks, _ = warm.query(a["x"][a["test"]], n_instances=2)
             warm.teach(a["x"][a["test"]][picks], a["y"][a["test"]][picks])
@@ -292,6 +296,7 @@ def driver(args):
             order = ["bench", "peer"] if r % 2 == 0 else ["peer", "bench"]
             for side in order:
                 if side == "bench":
+                    shutil.rmtree(work / key / f"bench-{r}", ignore_errors=True)
                     wall, jobs, bench_final = run_bench(bench, spec, work / key / f"bench-{r}",
                                                         args.threads)
                     bench_walls.append(wall)
@@ -314,7 +319,8 @@ def driver(args):
                      f"{spread(peer_walls)} | {ratio:.1f}x | |")
         # Same picks for the same probabilities: one more peer run that records every step.
         record = work / key / "record"
-        record.mkdir(exist_ok=True)
+        shutil.rmtree(record, ignore_errors=True)
+        record.mkdir()
         _, rec = run_peer(export, work / key / "peer-record.json", args.threads, record)
         for e in manifest["jobs"]:
             for p in record.glob(f"{e['id']}-*.npy"):

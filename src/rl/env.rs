@@ -35,6 +35,8 @@ pub struct Env<'a> {
     pub device: Device,
     /// Pretrained weights for the classifier's body.
     pub weights: Option<&'a Path>,
+    /// Wall time spent in classifier and policy-network work so far (see [`Env::timed`]).
+    pub model_time: std::cell::Cell<std::time::Duration>,
     /// All inputs, `[n, dim]`, on the device.
     pub x: &'a Tensor,
     /// All labels, on the device.
@@ -93,23 +95,42 @@ fn rows(x: &Tensor, idx: &[usize]) -> Tensor {
 }
 
 impl Env<'_> {
+    /// Runs `f` (classifier or policy-network work), adding its wall time to `model_time`; what
+    /// is not timed this way is the harness's share of a learned strategy's job.
+    pub fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = f();
+        self.model_time
+            .set(self.model_time.get() + started.elapsed());
+        out
+    }
+
     fn train(&self, labelled: &[usize], rng: &mut ChaCha20Rng) -> Result<Classifier, ModelError> {
-        let mut m = Classifier::new(
-            &self.classifier,
-            self.shape,
-            self.n_classes,
-            self.device,
-            self.weights,
-            rng,
-        )?;
-        m.fit(&rows(self.x, labelled), &rows(self.y, labelled), rng);
-        Ok(m)
+        let (x, y) = (rows(self.x, labelled), rows(self.y, labelled));
+        self.timed(|| {
+            let mut m = Classifier::new(
+                &self.classifier,
+                self.shape,
+                self.n_classes,
+                self.device,
+                self.weights,
+                rng,
+            )?;
+            m.fit(&x, &y, rng);
+            Ok(m)
+        })
+    }
+
+    /// Accuracy of `model` on the rows `idx`.
+    fn accuracy(&self, model: &Classifier, idx: &[usize]) -> f64 {
+        let (x, y) = (rows(self.x, idx), rows(self.y, idx));
+        self.timed(|| model.accuracy(&x, &y))
     }
 
     /// Accuracy on D_R of a classifier trained on the whole pool (LAL-RL's target reference).
     pub fn pool_accuracy(&self, rng: &mut ChaCha20Rng) -> Result<f64, ModelError> {
         let m = self.train(self.pool, rng)?;
-        Ok(m.accuracy(&rows(self.x, self.holdout), &rows(self.y, self.holdout)))
+        Ok(self.accuracy(&m, self.holdout))
     }
 
     /// The initial set of a training episode: LAL-RL takes one random pool point per class, DRAL
@@ -143,8 +164,7 @@ impl Env<'_> {
             in_labelled[i] = true;
         }
         let model = self.train(&initial, rng)?;
-        let holdout_accuracy =
-            model.accuracy(&rows(self.x, self.holdout), &rows(self.y, self.holdout));
+        let holdout_accuracy = self.accuracy(&model, self.holdout);
         let done = initial.len() >= self.budget;
         let obs = self.observe(&model, &initial, &in_labelled, rng);
         Ok(Episode {
@@ -171,9 +191,7 @@ impl Env<'_> {
             ep.labelled.push(row);
         }
         ep.model = self.train(&ep.labelled, rng)?;
-        let acc = ep
-            .model
-            .accuracy(&rows(self.x, self.holdout), &rows(self.y, self.holdout));
+        let acc = self.accuracy(&ep.model, self.holdout);
         let (reward, reached) = match self.reward {
             Reward::AccuracyDelta => (acc - ep.holdout_accuracy, false),
             Reward::TargetAccuracy { fraction } => {
@@ -194,8 +212,7 @@ impl Env<'_> {
 
     /// Test accuracy of the episode's current classifier.
     pub fn test_accuracy(&self, ep: &Episode) -> f64 {
-        ep.model
-            .accuracy(&rows(self.x, self.test), &rows(self.y, self.test))
+        self.accuracy(&ep.model, self.test)
     }
 
     fn observe(
@@ -219,16 +236,17 @@ impl Env<'_> {
             }
             _ => unlabelled.clone(),
         };
-        let probs_s = model.predict_proba(&rows(self.x, &self.state_rows));
+        let (x_s, x_c) = (rows(self.x, &self.state_rows), rows(self.x, &candidates));
+        let probs_s = self.timed(|| model.predict_proba(&x_s));
         let state = features::state(&probs_s, self.repr).to_device(Device::Cpu);
-        let probs_c = model.predict_proba(&rows(self.x, &candidates));
+        let probs_c = self.timed(|| model.predict_proba(&x_c));
         let actions = match self.style {
-            Style::Dral => features::dral_actions(
-                &probs_c,
-                &model.embed(&rows(self.x, &candidates)),
-                &model.embed(&rows(self.x, labelled)),
-                &model.embed(&rows(self.x, &unlabelled)),
-            ),
+            Style::Dral => {
+                let (x_l, x_u) = (rows(self.x, labelled), rows(self.x, &unlabelled));
+                let (e_c, e_l, e_u) =
+                    self.timed(|| (model.embed(&x_c), model.embed(&x_l), model.embed(&x_u)));
+                features::dral_actions(&probs_c, &e_c, &e_l, &e_u)
+            }
             Style::LalRl => {
                 let xd = self
                     .x_data

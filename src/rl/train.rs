@@ -140,9 +140,9 @@ pub fn episode(
             Some((_, eps)) => eps > 0.0 && rng.random::<f64>() < eps,
         };
         let picks = match policy {
-            Some((q, _)) if !explore => {
+            Some((q, _)) if !explore => env.timed(|| {
                 tch::no_grad(|| qnet::top_n(&q.q_one(&ep.obs.state, &ep.obs.actions), n))
-            }
+            }),
             _ => rand::seq::index::sample(rng, c, n.min(c)).into_vec(),
         };
         let (state, actions) = (ep.obs.state.shallow_clone(), ep.obs.actions.shallow_clone());
@@ -208,7 +208,7 @@ pub fn train(
             if replay.is_empty() {
                 break;
             }
-            sum += update(online, target, &mut opt, replay, learner, env.step, rng);
+            sum += env.timed(|| update(online, target, &mut opt, replay, learner, env.step, rng));
             grad_steps += 1;
             target.follow(online, learner.target, grad_steps);
         }

@@ -145,16 +145,14 @@ pub fn run(
     let x_all = inputs(job, data, split).to_device(device);
     if matches!(job.strategy, StrategySpec::Dral(_) | StrategySpec::LalRl(_)) {
         let initial = initial_set(job, split);
-        let result = super::learned::run(
+        let (result, model_time) = super::learned::run(
             job, data, split, &x_all, device, weights, initial, store, report,
         )?;
-        let total = started.elapsed().as_secs_f64();
-        // Every step of a learned strategy is classifier or policy work.
         return Ok((
             result,
             JobTiming {
-                total_s: total,
-                model_s: total,
+                total_s: started.elapsed().as_secs_f64(),
+                model_s: model_time.as_secs_f64(),
             },
         ));
     }

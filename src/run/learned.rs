@@ -32,7 +32,7 @@ pub fn run(
     initial: Vec<usize>,
     store: &PolicyStore,
     report: &mut dyn FnMut(String),
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<(JobResult, std::time::Duration)> {
     let job_id = job.id();
     let y = Tensor::from_slice(&data.labels).to_device(device);
     let (style, learner, reward, candidates, classifier, state_rows, x_data) = match &job.strategy {
@@ -76,6 +76,7 @@ pub fn run(
         n_classes: data.n_classes,
         device,
         weights: if style == Style::LalRl { None } else { weights },
+        model_time: Default::default(),
         x: x_data.as_ref().unwrap_or(x),
         y: &y,
         pool: &split.pool,
@@ -152,7 +153,7 @@ pub fn run(
             });
         },
     )?;
-    Ok(JobResult {
+    let result = JobResult {
         job_id,
         job: job.clone(),
         data_origin: data.origin,
@@ -160,7 +161,8 @@ pub fn run(
         initial,
         queried,
         training: Some(log),
-    })
+    };
+    Ok((result, env.model_time.get()))
 }
 
 fn dims(env: &Env, rng: &mut rand_chacha::ChaCha20Rng) -> Result<(i64, i64), ModelError> {

@@ -142,6 +142,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Table> {
     let timing = super::RunTiming {
         started_unix_s: 0,
         wall_s: 0.0,
+        prepare_s: 0.0,
+        model_s: 0.0,
         jobs: timings,
     };
     write_atomic(&out.join("timing.ron"), pretty(&timing).as_bytes())?;

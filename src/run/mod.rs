@@ -87,8 +87,16 @@ pub struct DatasetInfo {
 pub struct RunTiming {
     /// Seconds since the Unix epoch when the run started.
     pub started_unix_s: u64,
-    /// Wall seconds for the whole run.
+    /// Wall seconds from the first job to the written reports.
     pub wall_s: f64,
+    /// Seconds spent before that: loading data and weights, making the splits.
+    #[serde(default)]
+    pub prepare_s: f64,
+    /// Seconds inside classifier (and policy) training and inference, summed over the jobs run
+    /// now; the rest of `prepare_s + wall_s` is the harness: data handling, features, selection,
+    /// bookkeeping and I/O.
+    #[serde(default)]
+    pub model_s: f64,
     /// Per job id: timing, or None when reused from an earlier run.
     pub jobs: BTreeMap<String, Option<JobTiming>>,
 }
@@ -101,6 +109,20 @@ pub struct RunOutcome {
     pub ran: usize,
     /// Jobs reused from the output directory.
     pub reused: usize,
+    /// The run's wall-time record.
+    pub timing: RunTiming,
+}
+
+impl RunTiming {
+    /// Fraction of the run's wall time spent outside classifier and policy work.
+    pub fn harness_share(&self) -> f64 {
+        let total = self.prepare_s + self.wall_s;
+        if total > 0.0 {
+            ((total - self.model_s) / total).max(0.0)
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Refusals that come from the input, detected before anything is written.
@@ -140,6 +162,8 @@ pub struct Plan {
     jobs: Vec<Job>,
     /// Per (setup index, seed).
     splits: BTreeMap<(usize, u64), split::Split>,
+    /// How long loading and splitting took.
+    prepare_s: f64,
 }
 
 impl Plan {
@@ -151,6 +175,7 @@ impl Plan {
         spec_path: &Path,
         sources: &data::Sources,
     ) -> Result<Plan, PlanError> {
+        let started = std::time::Instant::now();
         let mut datasets = Vec::new();
         let mut weights = Vec::new();
         for setup in &spec.setups {
@@ -190,6 +215,7 @@ impl Plan {
             weights,
             jobs,
             splits,
+            prepare_s: started.elapsed().as_secs_f64(),
         })
     }
 
@@ -298,9 +324,12 @@ impl Plan {
             shard: opts.shard.map(|s| format!("{}/{}", s.index, s.count)),
             jobs: results.iter().map(|r| r.job_id.clone()).collect(),
         };
-        let timing = RunTiming {
+        let model_s = timings.values().flatten().map(|t| t.model_s).sum();
+        let mut timing = RunTiming {
             started_unix_s,
             wall_s: started.elapsed().as_secs_f64(),
+            prepare_s: self.prepare_s,
+            model_s,
             jobs: timings,
         };
         for (name, text) in [
@@ -320,7 +349,17 @@ impl Plan {
                 &timing.jobs,
             )?),
         };
-        Ok(RunOutcome { table, ran, reused })
+        // Again with the reports' time included.
+        timing.wall_s = started.elapsed().as_secs_f64();
+        let path = opts.out.join("timing.ron");
+        write_atomic(&path, pretty(&timing).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(RunOutcome {
+            table,
+            ran,
+            reused,
+            timing,
+        })
     }
 }
 
