@@ -32,6 +32,17 @@ fn run_prints_a_table_with_every_strategy_and_writes_results() {
         std::fs::read_dir(out.path().join("jobs")).unwrap().count(),
         20
     );
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("% outside classifier and policy work"),
+        "{stderr}"
+    );
+    let timing: ralbench::run::RunTiming =
+        ron::from_str(&std::fs::read_to_string(out.path().join("timing.ron")).unwrap()).unwrap();
+    let jobs_model: f64 = timing.jobs.values().flatten().map(|t| t.model_s).sum();
+    assert_eq!(timing.model_s, jobs_model);
+    assert!(timing.model_s > 0.0 && timing.model_s <= timing.wall_s);
+    assert!((0.0..1.0).contains(&timing.harness_share()));
 }
 
 /// A bad spec exits with 2, names the position or field, and creates no output directory.

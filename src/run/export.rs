@@ -111,7 +111,9 @@ fn write_arrays(
     let parent = dir.parent().expect("data/<key>");
     std::fs::create_dir_all(parent)?;
     let tmp = tempfile::tempdir_in(parent)?;
-    let x = job::inputs(j, data, split);
+    let features =
+        tch::Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
+    let x = job::inputs(j, data, &features, split);
     let x: Vec<f32> = Vec::try_from(x.view([-1]))?;
     let x = Array2::from_shape_vec((data.len(), data.dim), x)?;
     ndarray_npy::write_npy(tmp.path().join("x.npy"), &x)?;

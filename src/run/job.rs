@@ -126,12 +126,23 @@ pub struct JobTiming {
     pub model_s: f64,
 }
 
-/// Runs one episode on `data` with the seed's shared `split`; `weights` initialise a pretrained
-/// body; learned strategies train (or reuse) their policy in `store` first, reporting progress.
+/// What a job runs on: the dataset, its rows as one (CPU) tensor made once per dataset, and the
+/// seed's shared split.
+pub struct JobData<'a> {
+    /// The dataset.
+    pub data: &'a Dataset,
+    /// `data.features` as an `[n, dim]` tensor; never modified (noise works on a copy).
+    pub features: &'a Tensor,
+    /// The split of the job's seed.
+    pub split: &'a Split,
+}
+
+/// Runs one episode on `input` (the dataset and the seed's shared split); `weights` initialise a
+/// pretrained body; learned strategies train (or reuse) their policy in `store` first, reporting
+/// progress.
 pub fn run(
     job: &Job,
-    data: &Dataset,
-    split: &Split,
+    input: &JobData,
     device: Device,
     weights: Option<&Path>,
     store: &super::learned::PolicyStore,
@@ -142,7 +153,8 @@ pub fn run(
     let job_id = job.id();
     let mut rng = crate::rng::stream(job.seed, &job_id);
 
-    let x_all = inputs(job, data, split).to_device(device);
+    let (data, split) = (input.data, input.split);
+    let x_all = inputs(job, data, input.features, split).to_device(device);
     if matches!(job.strategy, StrategySpec::Dral(_) | StrategySpec::LalRl(_)) {
         let initial = initial_set(job, split);
         let (result, model_time) = super::learned::run(
@@ -249,9 +261,10 @@ pub fn run(
 
 /// The feature matrix (n x dim, CPU) the job trains on: noise applied to the chosen pool images,
 /// tabular features standardised with pool statistics.
-pub(crate) fn inputs(job: &Job, data: &Dataset, split: &Split) -> Tensor {
-    let x = Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
+pub(crate) fn inputs(job: &Job, data: &Dataset, features: &Tensor, split: &Split) -> Tensor {
+    let mut x = features.shallow_clone();
     if let Some(noise) = &job.noise {
+        x = features.copy();
         let name = job.shared_stream_name(&format!(
             "noise/{}",
             ron::to_string(noise).expect("serialises")

@@ -164,6 +164,8 @@ pub struct Plan {
     splits: BTreeMap<(usize, u64), split::Split>,
     /// How long loading and splitting took.
     prepare_s: f64,
+    /// Per setup: the dataset's features as one `[n, dim]` tensor, shared by its jobs.
+    features: Vec<tch::Tensor>,
 }
 
 impl Plan {
@@ -207,6 +209,10 @@ impl Plan {
                 pool: split.pool.len(),
             });
         }
+        let features = datasets
+            .iter()
+            .map(|d| tch::Tensor::from_slice(&d.features).view([d.len() as i64, d.dim as i64]))
+            .collect();
         Ok(Plan {
             spec_sha256: crate::io::sha256_hex(spec_text.as_bytes()),
             spec_text: spec_text.to_string(),
@@ -215,6 +221,7 @@ impl Plan {
             weights,
             jobs,
             splits,
+            features,
             prepare_s: started.elapsed().as_secs_f64(),
         })
     }
@@ -287,8 +294,11 @@ impl Plan {
             let mut report = |line: String| progress.note(&format!("{label}: {line}"));
             let (result, timing) = job::run(
                 job,
-                &self.data[setup],
-                &self.splits[&(setup, job.seed)],
+                &job::JobData {
+                    data: &self.data[setup],
+                    features: &self.features[setup],
+                    split: &self.splits[&(setup, job.seed)],
+                },
                 device,
                 self.weights[setup].as_deref(),
                 &store,
