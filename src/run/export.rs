@@ -79,7 +79,7 @@ impl Plan {
             let key = crate::io::sha256_hex(key_text.as_bytes())[..16].to_string();
             let dir = out.join("data").join(&key);
             if !dir.exists() {
-                write_arrays(&dir, j, data, split)
+                write_arrays(&dir, j, data, &self.features[setup], split)
                     .with_context(|| format!("cannot write {}", dir.display()))?;
             }
             manifest.jobs.push(ExportedJob {
@@ -106,14 +106,13 @@ fn write_arrays(
     dir: &Path,
     j: &Job,
     data: &crate::data::Dataset,
+    features: &tch::Tensor,
     split: &crate::data::split::Split,
 ) -> anyhow::Result<()> {
     let parent = dir.parent().expect("data/<key>");
     std::fs::create_dir_all(parent)?;
     let tmp = tempfile::tempdir_in(parent)?;
-    let features =
-        tch::Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
-    let x = job::inputs(j, data, &features, split);
+    let x = job::inputs(j, data, features, split);
     let x: Vec<f32> = Vec::try_from(x.view([-1]))?;
     let x = Array2::from_shape_vec((data.len(), data.dim), x)?;
     ndarray_npy::write_npy(tmp.path().join("x.npy"), &x)?;
