@@ -13,21 +13,7 @@ fn tables(dir: &Path) -> Vec<Vec<u8>> {
 }
 
 fn shard(spec: &str, out: &Path, s: &str) {
-    common::bench()
-        .args([
-            "run",
-            spec,
-            "--device",
-            "cpu",
-            "--threads",
-            "1",
-            "--shard",
-            s,
-            "--out",
-        ])
-        .arg(out)
-        .assert()
-        .success()
+    common::run_spec_with(spec, out, 1, &["--shard", s])
         .stdout(predicate::str::contains(format!("shard {s} done")));
 }
 

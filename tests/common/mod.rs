@@ -18,6 +18,16 @@ pub fn bench() -> assert_cmd::Command {
 
 /// Runs `bench run SPEC --out OUT --device cpu --threads THREADS` and asserts success.
 pub fn run_spec(spec: &str, out: &Path, threads: usize) -> assert_cmd::assert::Assert {
+    run_spec_with(spec, out, threads, &[])
+}
+
+/// [`run_spec`] with further arguments (e.g. `--shard 1/3`).
+pub fn run_spec_with(
+    spec: &str,
+    out: &Path,
+    threads: usize,
+    extra: &[&str],
+) -> assert_cmd::assert::Assert {
     bench()
         .args([
             "run",
@@ -26,8 +36,9 @@ pub fn run_spec(spec: &str, out: &Path, threads: usize) -> assert_cmd::assert::A
             "cpu",
             "--threads",
             &threads.to_string(),
-            "--out",
         ])
+        .args(extra)
+        .arg("--out")
         .arg(out)
         .assert()
         .success()
