@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod data;
 pub mod device;
+pub mod episode;
 pub mod io;
 pub mod model;
 pub mod noise;

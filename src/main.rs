@@ -111,6 +111,37 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Fit logistic regression as scikit-learn's `LogisticRegression(C=c)` does (L-BFGS, L2,
+    /// intercept unpenalised) on saved data: the interface of benchmarks/peer/logreg_conformance.py.
+    #[command(after_help = "Example:\n  \
+        bench fit-logreg --x x.npy --y y.npy --c 1.0 --out /tmp/fit\n\n\
+        --x: (n_samples x n_features) float32/float64 .npy; --y: 1-D int64 .npy of labels in \
+        0..K. Writes coef.npy (K x n_features), intercept.npy (K) and proba.npy (n_samples x K), \
+        float64, into --out. Two classes are one logistic: row 0 of coef is 0, row 1 is \
+        scikit-learn's coef_[0].")]
+    FitLogreg {
+        /// Inputs (.npy).
+        #[arg(long)]
+        x: PathBuf,
+        /// Labels (.npy, int64).
+        #[arg(long)]
+        y: PathBuf,
+        /// Inverse L2 strength.
+        #[arg(long, default_value_t = 1.0)]
+        c: f64,
+        /// Largest absolute gradient entry at which the solver stops.
+        #[arg(long, default_value_t = 1e-4)]
+        tol: f64,
+        /// Most L-BFGS iterations.
+        #[arg(long, default_value_t = 100)]
+        max_iter: usize,
+        /// Number of classes K (default: the largest label + 1).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the exact inputs of a spec's jobs (.npy arrays + manifest.json) for an outside
     /// implementation of the same loop, such as benchmarks/peer/race.py.
     #[command(
@@ -264,6 +295,27 @@ fn main() -> ExitCode {
                 for p in picks {
                     println!("{p}");
                 }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
+        Command::FitLogreg {
+            x,
+            y,
+            c,
+            tol,
+            max_iter,
+            classes,
+            out,
+        } => match fit_logreg(&x, &y, c, tol, max_iter, classes, &out) {
+            Ok(iterations) => {
+                eprintln!(
+                    "fitted in {iterations} L-BFGS iterations; wrote {}",
+                    out.display()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -538,6 +590,55 @@ fn query(
         return Ok(strategy::random_n(rows, n, &mut rng));
     }
     Ok(strategy::select(&strategy, &values, classes, n, &mut rng))
+}
+
+/// `bench fit-logreg`: returns the iterations used.
+fn fit_logreg(
+    x: &std::path::Path,
+    y: &std::path::Path,
+    c: f64,
+    tol: f64,
+    max_iter: usize,
+    classes: Option<usize>,
+    out: &std::path::Path,
+) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    use ralbench::model::logreg;
+    anyhow::ensure!(
+        c > 0.0 && tol > 0.0 && max_iter > 0,
+        "--c and --tol must be > 0, --max-iter >= 1"
+    );
+    let (rows, cols, values) = read_matrix(x)?;
+    let labels: ndarray::Array1<i64> = ndarray_npy::read_npy(y)
+        .with_context(|| format!("{}: expected a 1-D int64 .npy", y.display()))?;
+    anyhow::ensure!(
+        labels.len() == rows && labels.iter().all(|&l| l >= 0),
+        "{}: expected {rows} non-negative labels",
+        y.display()
+    );
+    let seen = labels.iter().max().map_or(1, |&m| m as usize + 1);
+    let k = classes.unwrap_or(seen);
+    anyhow::ensure!(
+        k >= seen,
+        "--classes {k} is smaller than the largest label + 1 ({seen})"
+    );
+    let xt = tch::Tensor::from_slice(&values).view([rows as i64, cols as i64]);
+    let yt = tch::Tensor::from_slice(labels.as_slice().expect("contiguous"));
+    let fitted = logreg::fit(&xt, &yt, k, logreg::Settings { c, tol, max_iter }, None);
+    let proba = (xt.to_kind(tch::Kind::Float).matmul(&fitted.weight.tr()) + &fitted.bias)
+        .softmax(1, tch::Kind::Double);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let save = |name: &str, t: &tch::Tensor| -> anyhow::Result<()> {
+        let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+        let v = Vec::<f64>::try_from(t.to_kind(tch::Kind::Double).reshape([-1]))?;
+        let a = ndarray::ArrayD::from_shape_vec(shape, v)?;
+        ndarray_npy::write_npy(out.join(name), &a)
+            .with_context(|| format!("cannot write {}", out.join(name).display()))
+    };
+    save("coef.npy", &fitted.weight)?;
+    save("intercept.npy", &fitted.bias)?;
+    save("proba.npy", &proba)?;
+    Ok(fitted.iterations)
 }
 
 /// A 2-D float32 or float64 .npy as (rows, columns, row-major values widened to f64).

@@ -7,7 +7,9 @@
 //! layers, a CNN's or ResNet's is everything up to the global pooling. CPU and CUDA run the same
 //! code. Weights are initialised from the job's ChaCha stream ([`init_weights`]), never from
 //! libtorch's global generator, and mini-batch order comes from the same stream.
-use crate::spec::{ClassifierSpec, InputNorm, ModelSpec, OptimizerSpec};
+pub mod logreg;
+
+use crate::spec::{ClassifierSpec, InputNorm, ModelSpec, OptimizerSpec, StepTraining};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 use std::path::Path;
@@ -31,6 +33,12 @@ pub struct Classifier {
     spec: ClassifierSpec,
     /// Shape of one input row: `[dim]` or `[channels, height, width]`.
     shape: Vec<i64>,
+    /// Number of classes.
+    n_classes: usize,
+    /// Whether the weights have been fitted (an L-BFGS fit warm-starts from them then).
+    fitted: bool,
+    /// The optimiser of the last fit, kept so training can continue with its state.
+    opt: Option<nn::Optimizer>,
 }
 
 impl std::fmt::Debug for Classifier {
@@ -132,6 +140,9 @@ impl Classifier {
             head,
             spec: spec.clone(),
             shape,
+            n_classes,
+            fitted: false,
+            opt: None,
         })
     }
 
@@ -175,11 +186,54 @@ impl Classifier {
             .apply(&self.head)
     }
 
-    /// Trains on rows `x` (n x dim, float) with labels `y` (n, int64) for the spec's epochs.
+    /// Trains on rows `x` (n x dim, float) with labels `y` (n, int64) for the spec's epochs, with
+    /// a fresh optimiser; an L-BFGS logistic regression is solved instead (from zero on fresh
+    /// weights, else warm-started from the current ones).
     pub fn fit(&mut self, x: &Tensor, y: &Tensor, rng: &mut ChaCha20Rng) {
-        let n = x.size()[0] as usize;
-        let batch = self.spec.batch_size.min(n).max(1);
-        let mut opt = match self.spec.optimizer {
+        if let OptimizerSpec::Lbfgs { .. } = self.spec.optimizer {
+            self.solve(x, y);
+            return;
+        }
+        self.opt = Some(self.optimizer());
+        // One order, reshuffled every epoch (each shuffle permutes the previous epoch's order).
+        let mut order: Vec<i64> = (0..x.size()[0]).collect();
+        for _ in 0..self.spec.epochs {
+            self.epoch(x, y, &mut order, rng);
+        }
+        self.fitted = true;
+    }
+
+    /// Trains a little more on `x`, `y`, keeping weights and optimiser state: one epoch or one
+    /// mini-batch gradient step (an L-BFGS model is re-solved from its current weights).
+    /// [`StepTraining::Setup`] is [`Classifier::fit`].
+    pub fn train_more(&mut self, x: &Tensor, y: &Tensor, how: StepTraining, rng: &mut ChaCha20Rng) {
+        if how == StepTraining::Setup || matches!(self.spec.optimizer, OptimizerSpec::Lbfgs { .. })
+        {
+            return self.fit(x, y, rng);
+        }
+        if self.opt.is_none() {
+            self.opt = Some(self.optimizer());
+        }
+        match how {
+            StepTraining::OneEpoch => {
+                let mut order: Vec<i64> = (0..x.size()[0]).collect();
+                self.epoch(x, y, &mut order, rng)
+            }
+            _ => {
+                let n = x.size()[0] as usize;
+                let batch = self.spec.batch_size.min(n).max(1);
+                let rows: Vec<i64> = rand::seq::index::sample(rng, n, batch)
+                    .into_iter()
+                    .map(|i| i as i64)
+                    .collect();
+                self.gradient_step(x, y, &rows);
+            }
+        }
+        self.fitted = true;
+    }
+
+    fn optimizer(&self) -> nn::Optimizer {
+        match self.spec.optimizer {
             OptimizerSpec::Adam { lr, weight_decay } => nn::Adam {
                 wd: weight_decay,
                 ..Default::default()
@@ -195,23 +249,61 @@ impl Classifier {
                 ..Default::default()
             }
             .build(&self.vs, lr),
+            OptimizerSpec::Lbfgs { .. } => unreachable!("L-BFGS is solved, not stepped"),
         }
-        .expect("optimiser over a fresh VarStore");
-        let device = self.vs.device();
-        let mut order: Vec<i64> = (0..n as i64).collect();
-        for _ in 0..self.spec.epochs {
-            order.shuffle(rng);
-            for chunk in order.chunks(batch) {
-                // Batch norm cannot train on a single row; skip such a remainder.
-                if chunk.len() < 2 && self.has_batch_norm() {
-                    continue;
-                }
-                let idx = Tensor::from_slice(chunk).to_device(device);
-                let logits = self.logits(&x.index_select(0, &idx), true);
-                let loss = logits.cross_entropy_for_logits(&y.index_select(0, &idx));
-                opt.backward_step(&loss);
+        .expect("optimiser over a fresh VarStore")
+    }
+
+    /// One pass over the rows in mini-batches, after shuffling `order` (the rows' order so far).
+    fn epoch(&mut self, x: &Tensor, y: &Tensor, order: &mut [i64], rng: &mut ChaCha20Rng) {
+        let n = x.size()[0] as usize;
+        let batch = self.spec.batch_size.min(n).max(1);
+        order.shuffle(rng);
+        for chunk in order.chunks(batch) {
+            // Batch norm cannot train on a single row; skip such a remainder.
+            if chunk.len() < 2 && self.has_batch_norm() {
+                continue;
             }
+            self.gradient_step(x, y, chunk);
         }
+    }
+
+    fn gradient_step(&mut self, x: &Tensor, y: &Tensor, rows: &[i64]) {
+        let idx = Tensor::from_slice(rows).to_device(self.vs.device());
+        let logits = self.logits(&x.index_select(0, &idx), true);
+        let loss = logits.cross_entropy_for_logits(&y.index_select(0, &idx));
+        self.opt
+            .as_mut()
+            .expect("optimiser built")
+            .backward_step(&loss);
+    }
+
+    /// Solves the L-BFGS logistic regression and writes the answer into the head.
+    fn solve(&mut self, x: &Tensor, y: &Tensor) {
+        let OptimizerSpec::Lbfgs { c, tol, max_iter } = self.spec.optimizer else {
+            unreachable!("only called for Lbfgs");
+        };
+        let x = self.prepare(x).flatten(1, -1);
+        let start = self.fitted.then(|| {
+            (
+                self.head.ws.shallow_clone(),
+                self.head.bs.as_ref().expect("bias").shallow_clone(),
+            )
+        });
+        let fitted = logreg::fit(
+            &x,
+            y,
+            self.n_classes,
+            logreg::Settings { c, tol, max_iter },
+            start.as_ref().map(|(w, b)| (w, b)),
+        );
+        tch::no_grad(|| {
+            self.head.ws.copy_(&fitted.weight);
+            if let Some(b) = self.head.bs.as_mut() {
+                b.copy_(&fitted.bias);
+            }
+        });
+        self.fitted = true;
     }
 
     fn has_batch_norm(&self) -> bool {

@@ -168,11 +168,34 @@ impl Setup {
         if c.batch_size == 0 {
             return bad("batch_size", "must be at least 1".into());
         }
-        let lr = match c.optimizer {
-            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => lr,
-        };
-        if !(lr.is_finite() && lr > 0.0) {
-            return bad("optimizer.lr", format!("{lr} must be a positive number"));
+        match c.optimizer {
+            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => {
+                if !(lr.is_finite() && lr > 0.0) {
+                    return bad("optimizer.lr", format!("{lr} must be a positive number"));
+                }
+            }
+            OptimizerSpec::Lbfgs {
+                c: reg,
+                tol,
+                max_iter,
+            } => {
+                if c.model != ModelSpec::LogisticRegression {
+                    return bad(
+                        "optimizer",
+                        "Lbfgs solves logistic regression only; use Adam or Sgd for this model"
+                            .into(),
+                    );
+                }
+                if !(reg.is_finite() && reg > 0.0) {
+                    return bad("optimizer.c", format!("{reg} must be a positive number"));
+                }
+                if !(tol.is_finite() && tol > 0.0) {
+                    return bad("optimizer.tol", format!("{tol} must be a positive number"));
+                }
+                if max_iter == 0 {
+                    return bad("optimizer.max_iter", "must be at least 1".into());
+                }
+            }
         }
         match &c.model {
             ModelSpec::Mlp { hidden } => {
@@ -340,6 +363,41 @@ pub enum OptimizerSpec {
         /// L2 penalty.
         weight_decay: f64,
     },
+    /// Logistic regression solved, not iterated: scikit-learn's `LogisticRegression(C=c)`
+    /// objective (mean cross-entropy + ||W||^2 / (2 C n), intercept unpenalised; binary problems
+    /// as one logistic, more classes multinomial) minimised by full-batch L-BFGS in double
+    /// precision, stopping when max |gradient| <= tol or after max_iter iterations (scikit-learn's
+    /// `tol` and `max_iter`). Epochs and batch size do not apply. Only for LogisticRegression.
+    Lbfgs {
+        /// Inverse L2 strength (scikit-learn's C; default 1).
+        #[serde(default = "one_f")]
+        c: f64,
+        /// Gradient tolerance (scikit-learn: 1e-4).
+        #[serde(default = "lbfgs_tol")]
+        tol: f64,
+        /// Most iterations (scikit-learn: 100).
+        #[serde(default = "lbfgs_max_iter")]
+        max_iter: usize,
+    },
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+fn lbfgs_tol() -> f64 {
+    1e-4
+}
+fn lbfgs_max_iter() -> usize {
+    100
+}
+
+impl OptimizerSpec {
+    /// scikit-learn's `LogisticRegression()` defaults: C = 1, tol = 1e-4, max_iter = 100.
+    pub const SKLEARN_LOGISTIC: OptimizerSpec = OptimizerSpec::Lbfgs {
+        c: 1.0,
+        tol: 1e-4,
+        max_iter: 100,
+    };
 }
 
 /// The retraining protocol between active-learning rounds.
@@ -350,6 +408,19 @@ pub enum Retrain {
     FromScratch,
     /// Keep the previous round's weights and train further.
     FineTune,
+}
+
+/// How the classifier f_t is trained after a labelling step inside an episode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepTraining {
+    /// The setup's protocol: `retrain` (fresh weights, or the last round's) and `epochs` passes.
+    #[default]
+    Setup,
+    /// One epoch over L_t, weights and optimiser state kept; fresh weights only when the episode
+    /// starts (the paper's "train f_t one iteration", Sec. 3.1 step 5, read as one epoch).
+    OneEpoch,
+    /// One mini-batch gradient step on L_t, weights kept (the other reading of "one iteration").
+    OneGradientStep,
 }
 
 /// Query strategies.
@@ -399,6 +470,11 @@ impl StrategySpec {
         StrategySpec::AverageConfidence,
         StrategySpec::KCenterGreedy,
     ];
+
+    /// Whether a policy is trained before the evaluation (DRAL, LAL-RL).
+    pub fn is_learned(&self) -> bool {
+        matches!(self, StrategySpec::Dral(_) | StrategySpec::LalRl(_))
+    }
 
     /// Whether the strategy needs the classifier's embeddings (else only probabilities).
     pub fn needs_embeddings(&self) -> bool {

@@ -1,5 +1,6 @@
 //! Spec fields of the two learned strategies, with the defaults the paper and the LAL-RL public
 //! code give. Where the paper is silent, the choice is a field, documented here.
+use crate::spec::{OptimizerSpec, StepTraining};
 use serde::{Deserialize, Serialize};
 
 /// Reward of one labelling step.
@@ -60,15 +61,55 @@ pub struct Epsilon {
     pub start: f64,
     /// Floor.
     pub end: f64,
-    /// Iterations to go from start to end (LAL-RL: 1000).
-    pub decay: f64,
+    /// Iterations to go from start to end; None: the training's iteration count, so the floor is
+    /// reached at the last iteration (LAL-RL: 1000 over its 1000 iterations, dqn training loop of
+    /// the "build agent example" notebook).
+    #[serde(default)]
+    pub decay: Option<f64>,
 }
 
 impl Epsilon {
-    /// Epsilon at a training iteration.
-    pub fn at(&self, iteration: usize) -> f64 {
-        (self.start - iteration as f64 * (self.start - self.end) / self.decay).max(self.end)
+    /// Epsilon at a training iteration of `iterations`.
+    pub fn at(&self, iteration: usize, iterations: usize) -> f64 {
+        let decay = self
+            .decay
+            .unwrap_or(iterations.saturating_sub(1).max(1) as f64);
+        (self.start - iteration as f64 * (self.start - self.end) / decay).max(self.end)
     }
+}
+
+/// The loss over a batch of TD errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Loss {
+    /// Sum of squared TD errors (LAL-RL, dqn.py `tf.reduce_sum(tf.square(self._td_error))`).
+    #[default]
+    Sum,
+    /// Mean of squared TD errors.
+    Mean,
+}
+
+/// The Q-network's output bias before training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutputBias {
+    /// Half the mean return of the warm-start episodes: LAL-RL's -mean(episode length) / 2 for its
+    /// -1-per-step reward (dqn.py `bias_average`), the same rule for any reward.
+    #[default]
+    HalfWarmStartReturn,
+    /// Left as initialised.
+    Initial,
+}
+
+/// Sampling from the replay buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum ReplaySampling {
+    /// Uniform without replacement.
+    Uniform,
+    /// p ~ |TD error|^exponent without replacement, new transitions at the running maximum
+    /// (LAL-RL: exponent 3, initial maximum 1000^3).
+    Prioritised {
+        /// The power of |delta|.
+        exponent: f64,
+    },
 }
 
 /// Stop training once the mean episode reward of the last `window` iterations moves less than
@@ -83,7 +124,9 @@ pub struct EarlyStop {
 }
 
 /// The paper's method (DRAL): DDQN over [state, (score, d_labelled, d_unlabelled)] on the
-/// classifier's embeddings, top-N labels per step.
+/// classifier's embeddings, top-N labels per step. Defaults: the paper where it says (Sec. 3.1,
+/// 4.2), else LAL-RL's public code ("all the overlapping reinforcement learning hyperparameters
+/// are kept consistent", Sec. 4.2); the README's table gives the source of each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DralSpec {
@@ -93,14 +136,17 @@ pub struct DralSpec {
     /// Random episodes that fill the replay buffer first (paper: 16; "larger model": 128).
     #[serde(default = "d_warm_start")]
     pub warm_start: usize,
-    /// Most training iterations (each: `episodes_per_iteration` episodes, then updates).
-    #[serde(default = "d_iterations")]
+    /// Updates right after the warm start (LAL-RL: 100).
+    #[serde(default = "l_warm_updates")]
+    pub warm_start_updates: usize,
+    /// Most training iterations (LAL-RL: 1000; each: `episodes_per_iteration` episodes, then updates).
+    #[serde(default = "l_iterations")]
     pub iterations: usize,
-    /// Episodes per iteration.
-    #[serde(default = "one")]
+    /// Episodes per iteration (LAL-RL: 10).
+    #[serde(default = "l_episodes")]
     pub episodes_per_iteration: usize,
-    /// Gradient updates per iteration.
-    #[serde(default = "d_updates")]
+    /// Gradient updates per iteration (LAL-RL: 60).
+    #[serde(default = "l_updates")]
     pub updates_per_iteration: usize,
     /// Hidden widths of the Q-network MLP (paper: 3 x 128, ReLU).
     #[serde(default = "d_hidden")]
@@ -111,33 +157,52 @@ pub struct DralSpec {
     /// Discount (paper: 0.99).
     #[serde(default = "d_gamma")]
     pub gamma: f64,
-    /// Mini-batch of transitions per update.
+    /// Mini-batch of transitions per update (LAL-RL: 32).
     #[serde(default = "d_batch")]
     pub batch_size: usize,
-    /// Replay buffer capacity.
+    /// Replay buffer capacity (LAL-RL: 1e4).
     #[serde(default = "d_replay")]
     pub replay: usize,
-    /// Target network update.
+    /// Replay sampling (LAL-RL: prioritised, |delta|^3).
+    #[serde(default = "l_sampling")]
+    pub sampling: ReplaySampling,
+    /// Loss over a batch (LAL-RL: summed).
+    #[serde(default)]
+    pub loss: Loss,
+    /// Output-bias initialisation (LAL-RL: half the warm-start return).
+    #[serde(default)]
+    pub output_bias: OutputBias,
+    /// Target network update (LAL-RL: soft, tau 0.01).
     #[serde(default = "d_target")]
     pub target: TargetUpdate,
     /// Double-DQN variant (Eq. 4).
     #[serde(default)]
     pub double: DoubleDqn,
-    /// Exploration schedule.
+    /// Exploration schedule (LAL-RL: 1 -> 0.1 linearly over the training iterations).
     #[serde(default = "d_epsilon")]
     pub epsilon: Epsilon,
-    /// Early stopping on the mean reward; None: run all iterations.
+    /// Early stopping on the mean reward (paper Sec. 4.2); it never fires while epsilon is above
+    /// its floor. None: run all iterations.
     #[serde(default = "d_early_stop")]
     pub early_stop: Option<EarlyStop>,
     /// State representation for K classes.
     #[serde(default)]
     pub state: StateRepr,
-    /// Reward.
+    /// Reward (paper Eq. 2: accuracy delta on D_R).
     #[serde(default = "d_reward")]
     pub reward: Reward,
-    /// Unlabelled candidates the policy scores per step (a seeded random subset); None: all.
+    /// Size of a per-episode random subset of the pool that candidates and distances refer to
+    /// (LAL-RL's 100-point episode pool); None: the whole pool.
     #[serde(default)]
     pub candidates: Option<usize>,
+    /// How f_t is trained after each step of a training episode (paper Sec. 3.1 step 5: one
+    /// iteration, read as one epoch).
+    #[serde(default = "d_step_training")]
+    pub step_training: StepTraining,
+    /// How f_t is trained after each step of the evaluation episode (our choice: the setup's
+    /// protocol, as every baseline, so the test accuracy at L labels compares the picks alone).
+    #[serde(default)]
+    pub eval_training: StepTraining,
 }
 
 /// LAL-RL (Konyushkova et al. 2018) as its public code does it, with spec overrides.
@@ -162,7 +227,8 @@ pub struct LalRlSpec {
     /// Gradient updates per iteration (public code: 60).
     #[serde(default = "l_updates")]
     pub updates_per_iteration: usize,
-    /// Points of D_s the state is built on (public code: 30).
+    /// Points of D_s the state is built on, drawn at random per episode (public code: 30,
+    /// datasets.py:41-44).
     #[serde(default = "l_state_points")]
     pub state_points: usize,
     /// Adam learning rate (public code: 1e-3).
@@ -180,31 +246,28 @@ pub struct LalRlSpec {
     /// Target update (public code: soft, tau 0.01 after every step).
     #[serde(default = "d_target")]
     pub target: TargetUpdate,
-    /// Exploration (public code: max(0.1, 1 - iteration x 0.9 / 1000)).
-    #[serde(default = "l_epsilon")]
+    /// Exploration (public code: max(0.1, 1 - iteration x 0.9 / 1000) over 1000 iterations).
+    #[serde(default = "d_epsilon")]
     pub epsilon: Epsilon,
-    /// Reward (public code: TargetAccuracy(fraction: 0.98)).
+    /// Reward of training episodes (public code: TargetAccuracy(fraction: 0.98)); the evaluation
+    /// episode always labels to the budget.
     #[serde(default = "l_reward")]
     pub reward: Reward,
-    /// Candidates per step (public code: the pool is cut to 100 points); None: all.
+    /// Size of the per-episode random pool that candidates, distances and the target accuracy
+    /// refer to (public code: 100); None: the whole pool.
     #[serde(default = "l_candidates")]
     pub candidates: Option<usize>,
+    /// The logistic regression's solver (public code: scikit-learn `LogisticRegression()`, i.e.
+    /// Lbfgs(c: 1.0, tol: 1e-4, max_iter: 100)); Adam or Sgd train it with the setup's epochs.
+    #[serde(default = "l_optimizer")]
+    pub optimizer: OptimizerSpec,
 }
 
-fn one() -> usize {
-    1
-}
 fn one_f() -> f64 {
     1.0
 }
 fn d_warm_start() -> usize {
     16
-}
-fn d_iterations() -> usize {
-    200
-}
-fn d_updates() -> usize {
-    60
 }
 fn d_hidden() -> Vec<usize> {
     vec![128, 128, 128]
@@ -228,8 +291,17 @@ fn d_epsilon() -> Epsilon {
     Epsilon {
         start: 1.0,
         end: 0.1,
-        decay: 100.0,
+        decay: None,
     }
+}
+fn l_sampling() -> ReplaySampling {
+    ReplaySampling::Prioritised { exponent: 3.0 }
+}
+fn d_step_training() -> StepTraining {
+    StepTraining::OneEpoch
+}
+fn l_optimizer() -> OptimizerSpec {
+    OptimizerSpec::SKLEARN_LOGISTIC
 }
 fn d_early_stop() -> Option<EarlyStop> {
     Some(EarlyStop {
@@ -261,13 +333,6 @@ fn l_state_points() -> usize {
 fn l_lr() -> f64 {
     1e-3
 }
-fn l_epsilon() -> Epsilon {
-    Epsilon {
-        start: 1.0,
-        end: 0.1,
-        decay: 1000.0,
-    }
-}
 fn l_reward() -> Reward {
     Reward::TargetAccuracy { fraction: 0.98 }
 }
@@ -294,7 +359,7 @@ impl DralSpec {
         {
             return Err(("early_stop.window".into(), "must be at least 1".into()));
         }
-        Ok(())
+        check_epsilon(self.epsilon)
     }
 }
 
@@ -312,8 +377,29 @@ impl LalRlSpec {
         if self.state_points == 0 {
             return Err(("state_points".into(), "must be at least 1".into()));
         }
-        Ok(())
+        if let OptimizerSpec::Lbfgs { c, tol, max_iter } = self.optimizer
+            && !(c > 0.0 && c.is_finite() && tol > 0.0 && tol.is_finite() && max_iter > 0)
+        {
+            return Err((
+                "optimizer".into(),
+                "Lbfgs needs c > 0, tol > 0 and max_iter >= 1".into(),
+            ));
+        }
+        check_epsilon(self.epsilon)
     }
+}
+
+fn check_epsilon(e: Epsilon) -> Result<(), (String, String)> {
+    if !(0.0..=1.0).contains(&e.start) || !(0.0..=1.0).contains(&e.end) || e.end > e.start {
+        return Err((
+            "epsilon".into(),
+            "start and end must be in [0, 1] with end <= start".into(),
+        ));
+    }
+    if e.decay.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+        return Err(("epsilon.decay".into(), "must be a positive number".into()));
+    }
+    Ok(())
 }
 
 fn common_check(

@@ -1,269 +1,205 @@
-//! Active learning as an episodic MDP (paper Sec. 3.1) over one dataset split.
+//! Active learning as an episodic MDP (paper Sec. 3.1) for the policy's training, over the same
+//! [`Episode`] every evaluation runs.
 //!
-//! An episode starts from an initial labelled set, trains the classifier on it, and then, at each
-//! step, labels the candidates the policy picks, retrains, and pays a reward measured on the
-//! hold-out D_R. The state comes from the classifier's predictions on the set-aside D_s.
-use super::config::{Reward, StateRepr};
-use super::features;
-use crate::model::{Classifier, ModelError};
-use crate::spec::ClassifierSpec;
+//! [`Environment`] is what the trainer ([`super::train`]) sees: reset, then steps that label the
+//! picked candidates and pay a reward. [`AlEnv`] is the real one: a training episode starts from
+//! `initial_labelled` random pool rows (the size of the evaluation's shared L_0, so the policy is
+//! trained in the states it is evaluated in; the LAL-RL public code also trains and tests with one
+//! reset, envs.py `LalEnv.reset`), optionally inside a random per-episode pool of candidates
+//! (LAL-RL's 100 points), with a random subset of D_s for LAL-RL's state (datasets.py:41-44).
+use super::config::Reward;
+use super::features::Features;
+use crate::episode::{Episode, Task};
+use crate::model::ModelError;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha20Rng;
-use std::path::Path;
-use tch::{Device, Kind, Tensor};
-
-/// Which action features the environment computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
-    /// Latent-space [score, d_labelled, d_unlabelled] (the paper's method).
-    Dral,
-    /// Data-space [p(class 0), mean cosine distance to unlabelled, to labelled] (LAL-RL).
-    LalRl,
-}
-
-/// The fixed parts of the MDP.
-pub struct Env<'a> {
-    /// Feature style.
-    pub style: Style,
-    /// Classifier trained at every step.
-    pub classifier: ClassifierSpec,
-    /// Shape of one input row.
-    pub shape: &'a [usize],
-    /// Number of classes.
-    pub n_classes: usize,
-    /// Where the classifier runs.
-    pub device: Device,
-    /// Pretrained weights for the classifier's body.
-    pub weights: Option<&'a Path>,
-    /// Wall time spent in classifier and policy-network work so far (see [`Env::timed`]).
-    pub model_time: std::cell::Cell<std::time::Duration>,
-    /// All inputs, `[n, dim]`, on the device.
-    pub x: &'a Tensor,
-    /// All labels, on the device.
-    pub y: &'a Tensor,
-    /// Pool D_T rows the policy labels from.
-    pub pool: &'a [usize],
-    /// Reward hold-out D_R rows.
-    pub holdout: &'a [usize],
-    /// State set D_s rows.
-    pub state_rows: Vec<usize>,
-    /// Test rows (evaluation only).
-    pub test: &'a [usize],
-    /// State representation.
-    pub repr: StateRepr,
-    /// Reward rule.
-    pub reward: Reward,
-    /// For TargetAccuracy: accuracy on D_R of a classifier trained on the whole pool.
-    pub full_pool_accuracy: Option<f64>,
-    /// Labels at which an episode ends.
-    pub budget: usize,
-    /// Labels per step (N).
-    pub step: usize,
-    /// Candidates scored per step (seeded subset of the unlabelled pool); None: all.
-    pub candidates: Option<usize>,
-    /// LAL-RL: standardised flattened inputs `[n, dim]` on the device.
-    pub x_data: Option<Tensor>,
-}
+use tch::Tensor;
 
 /// What the policy sees at a step.
 #[derive(Debug)]
 pub struct Observation {
-    /// State vector, `[S]`, CPU.
+    /// State vector, `[S]`, CPU, float.
     pub state: Tensor,
-    /// Action features per candidate, `[C, 3]`, CPU.
+    /// Action features per candidate, `[C, A]`, CPU, float.
     pub actions: Tensor,
-    /// Dataset rows of the candidates.
-    pub candidates: Vec<usize>,
 }
 
-/// A running episode.
-pub struct Episode {
-    /// Labelled rows, in labelling order.
-    pub labelled: Vec<usize>,
-    in_labelled: Vec<bool>,
-    model: Classifier,
-    holdout_accuracy: f64,
-    /// Whether the episode has ended.
-    pub done: bool,
-    /// The current observation (meaningless once done).
-    pub obs: Observation,
+/// The outcome of one step.
+#[derive(Debug)]
+pub struct Step {
+    /// The next observation; None once the episode has ended.
+    pub obs: Option<Observation>,
+    /// r_{t+1}.
+    pub reward: f64,
+    /// The task reached a terminal state (LAL-RL's target accuracy).
+    pub terminated: bool,
+    /// A limit was hit (the labelling budget, or no candidates left).
+    pub truncated: bool,
 }
 
-fn rows(x: &Tensor, idx: &[usize]) -> Tensor {
-    let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-    x.index_select(0, &Tensor::from_slice(&idx).to_device(x.device()))
+/// An episodic environment with a set of candidate actions per step.
+pub trait Environment {
+    /// Starts a new episode and returns its first observation.
+    fn reset(&mut self, rng: &mut ChaCha20Rng) -> Result<Observation, ModelError>;
+    /// Takes the candidates at positions `picks` of the last observation.
+    fn step(&mut self, picks: &[usize], rng: &mut ChaCha20Rng) -> Result<Step, ModelError>;
+    /// Candidates to pick at the next step (N, or what the budget leaves).
+    fn to_buy(&self) -> usize;
+    /// N, the picks of a full step (the size of the top-N set in the TD target, Eq. 4).
+    fn top_n(&self) -> usize;
+    /// Runs policy-network work `f`; the real environment adds its time to the job's model time.
+    fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
+    }
 }
 
-impl Env<'_> {
-    /// Runs `f` (classifier or policy-network work), adding its wall time to `model_time`; what
-    /// is not timed this way is the harness's share of a learned strategy's job.
-    pub fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
-        let started = std::time::Instant::now();
-        let out = f();
-        self.model_time
-            .set(self.model_time.get() + started.elapsed());
-        out
+/// Draws an episode's pool: `size` random rows of `pool` that are not in `initial` (all of them
+/// when None), in pool order.
+pub fn episode_pool(
+    pool: &[usize],
+    initial: &[usize],
+    size: Option<usize>,
+    rng: &mut ChaCha20Rng,
+) -> Vec<usize> {
+    let rest: Vec<usize> = pool
+        .iter()
+        .copied()
+        .filter(|r| !initial.contains(r))
+        .collect();
+    match size {
+        Some(k) if k < rest.len() => {
+            let mut pick: Vec<usize> = rest.choose_multiple(rng, k).copied().collect();
+            pick.sort_unstable();
+            pick
+        }
+        _ => rest,
     }
+}
 
-    fn train(&self, labelled: &[usize], rng: &mut ChaCha20Rng) -> Result<Classifier, ModelError> {
-        let (x, y) = (rows(self.x, labelled), rows(self.y, labelled));
-        self.timed(|| {
-            let mut m = Classifier::new(
-                &self.classifier,
-                self.shape,
-                self.n_classes,
-                self.device,
-                self.weights,
-                rng,
-            )?;
-            m.fit(&x, &y, rng);
-            Ok(m)
-        })
-    }
+/// The real environment over one job's split.
+pub struct AlEnv<'a> {
+    /// Data, classifier and schedule (its `training` is the training episodes' rule).
+    pub task: &'a Task<'a>,
+    /// State and action features.
+    pub features: Features<'a>,
+    /// The job's pool D_T.
+    pub pool: &'a [usize],
+    /// Reward hold-out D_R.
+    pub holdout: &'a [usize],
+    /// Reward rule.
+    pub reward: Reward,
+    /// Per-episode pool size (None: the whole pool).
+    pub episode_pool: Option<usize>,
+    /// |L_0| of a training episode.
+    pub initial_size: usize,
+    running: Option<Running>,
+}
 
-    /// Accuracy of `model` on the rows `idx`.
-    fn accuracy(&self, model: &Classifier, idx: &[usize]) -> f64 {
-        let (x, y) = (rows(self.x, idx), rows(self.y, idx));
-        self.timed(|| model.accuracy(&x, &y))
-    }
+struct Running {
+    ep: Episode,
+    state_rows: Vec<usize>,
+    candidates: Vec<usize>,
+    accuracy: f64,
+    target: f64,
+}
 
-    /// Accuracy on D_R of a classifier trained on the whole pool (LAL-RL's target reference).
-    pub fn pool_accuracy(&self, rng: &mut ChaCha20Rng) -> Result<f64, ModelError> {
-        let m = self.train(self.pool, rng)?;
-        Ok(self.accuracy(&m, self.holdout))
-    }
-
-    /// The initial set of a training episode: LAL-RL takes one random pool point per class, DRAL
-    /// `size` random pool points.
-    pub fn random_initial(&self, size: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
-        match self.style {
-            Style::Dral => self.pool.choose_multiple(rng, size).copied().collect(),
-            Style::LalRl => {
-                let labels = Vec::<i64>::try_from(rows(self.y, self.pool).to_device(Device::Cpu))
-                    .expect("labels");
-                (0..self.n_classes as i64)
-                    .filter_map(|k| {
-                        let of_k: Vec<usize> = self
-                            .pool
-                            .iter()
-                            .zip(&labels)
-                            .filter(|(_, y)| **y == k)
-                            .map(|(&r, _)| r)
-                            .collect();
-                        of_k.choose(rng).copied()
-                    })
-                    .collect()
-            }
+impl<'a> AlEnv<'a> {
+    /// An environment; nothing runs until [`Environment::reset`].
+    pub fn new(
+        task: &'a Task<'a>,
+        features: Features<'a>,
+        pool: &'a [usize],
+        holdout: &'a [usize],
+        reward: Reward,
+        episode_pool: Option<usize>,
+        initial_size: usize,
+    ) -> AlEnv<'a> {
+        AlEnv {
+            task,
+            features,
+            pool,
+            holdout,
+            reward,
+            episode_pool,
+            initial_size,
+            running: None,
         }
     }
 
-    /// Starts an episode from `initial`.
-    pub fn start(&self, initial: Vec<usize>, rng: &mut ChaCha20Rng) -> Result<Episode, ModelError> {
-        let mut in_labelled = vec![false; self.x.size()[0] as usize];
-        for &i in &initial {
-            in_labelled[i] = true;
-        }
-        let model = self.train(&initial, rng)?;
-        let holdout_accuracy = self.accuracy(&model, self.holdout);
-        let done = initial.len() >= self.budget;
-        let obs = self.observe(&model, &initial, &in_labelled, rng);
-        Ok(Episode {
-            labelled: initial,
-            in_labelled,
-            model,
-            holdout_accuracy,
-            done,
-            obs,
-        })
+    fn observe(&self, r: &Running) -> Observation {
+        self.features
+            .observe(self.task, &r.ep, &r.state_rows, &r.candidates)
     }
+}
 
-    /// Labels the candidates at positions `picks` of the current observation, retrains, and
-    /// returns the reward.
-    pub fn step(
-        &self,
-        ep: &mut Episode,
-        picks: &[usize],
-        rng: &mut ChaCha20Rng,
-    ) -> Result<f64, ModelError> {
-        for &p in picks {
-            let row = ep.obs.candidates[p];
-            ep.in_labelled[row] = true;
-            ep.labelled.push(row);
-        }
-        ep.model = self.train(&ep.labelled, rng)?;
-        let acc = self.accuracy(&ep.model, self.holdout);
-        let (reward, reached) = match self.reward {
-            Reward::AccuracyDelta => (acc - ep.holdout_accuracy, false),
-            Reward::TargetAccuracy { fraction } => {
-                let target = fraction * self.full_pool_accuracy.unwrap_or(1.0);
-                (-1.0, acc >= target)
-            }
-        };
-        ep.holdout_accuracy = acc;
-        ep.done = reached || ep.labelled.len() >= self.budget;
-        ep.obs = self.observe(&ep.model, &ep.labelled, &ep.in_labelled, rng);
-        Ok(reward)
-    }
-
-    /// Labels to buy at the next step.
-    pub fn labels_now(&self, ep: &Episode) -> usize {
-        self.step.min(self.budget.saturating_sub(ep.labelled.len()))
-    }
-
-    /// Test accuracy of the episode's current classifier.
-    pub fn test_accuracy(&self, ep: &Episode) -> f64 {
-        self.accuracy(&ep.model, self.test)
-    }
-
-    fn observe(
-        &self,
-        model: &Classifier,
-        labelled: &[usize],
-        in_labelled: &[bool],
-        rng: &mut ChaCha20Rng,
-    ) -> Observation {
-        let unlabelled: Vec<usize> = self
+impl Environment for AlEnv<'_> {
+    fn reset(&mut self, rng: &mut ChaCha20Rng) -> Result<Observation, ModelError> {
+        let initial: Vec<usize> = self
             .pool
-            .iter()
+            .choose_multiple(rng, self.initial_size)
             .copied()
-            .filter(|&i| !in_labelled[i])
             .collect();
-        let candidates: Vec<usize> = match self.candidates {
-            Some(c) if unlabelled.len() > c => {
-                let mut pick: Vec<usize> = unlabelled.choose_multiple(rng, c).copied().collect();
-                pick.sort_unstable();
-                pick
+        let pool = episode_pool(self.pool, &initial, self.episode_pool, rng);
+        let state_rows = self.features.state_rows(rng);
+        // LAL-RL's target: a fraction of the D_R accuracy of the classifier trained on the whole
+        // episode pool (envs.py `LalEnvTargetAccuracy._set_target_quality`, on its 100 points).
+        let target = match self.reward {
+            Reward::TargetAccuracy { fraction } => {
+                let mut all = initial.clone();
+                all.extend_from_slice(&pool);
+                let mut m = self.task.new_classifier(rng)?;
+                let (x, y) = (self.task.x_rows(&all), self.task.y_rows(&all));
+                self.task.timed(|| m.fit(&x, &y, rng));
+                fraction * self.task.accuracy(&m, self.holdout)
             }
-            _ => unlabelled.clone(),
+            Reward::AccuracyDelta => 0.0,
         };
-        let (x_s, x_c) = (rows(self.x, &self.state_rows), rows(self.x, &candidates));
-        let probs_s = self.timed(|| model.predict_proba(&x_s));
-        let state = features::state(&probs_s, self.repr).to_device(Device::Cpu);
-        let probs_c = self.timed(|| model.predict_proba(&x_c));
-        let actions = match self.style {
-            Style::Dral => {
-                let (x_l, x_u) = (rows(self.x, labelled), rows(self.x, &unlabelled));
-                let (e_c, e_l, e_u) =
-                    self.timed(|| (model.embed(&x_c), model.embed(&x_l), model.embed(&x_u)));
-                features::dral_actions(&probs_c, &e_c, &e_l, &e_u)
-            }
-            Style::LalRl => {
-                let xd = self
-                    .x_data
-                    .as_ref()
-                    .expect("LAL-RL has data-space features");
-                features::lalrl_actions(
-                    &probs_c.select(1, 0),
-                    &rows(xd, &candidates),
-                    &rows(xd, &unlabelled),
-                    &rows(xd, labelled),
-                )
-            }
-        };
-        Observation {
-            state,
-            actions: actions.to_kind(Kind::Float).to_device(Device::Cpu),
+        let ep = Episode::start(self.task, pool, initial, rng)?;
+        let accuracy = self.task.accuracy(&ep.model, self.holdout);
+        let candidates = ep.unlabelled();
+        let running = Running {
+            ep,
+            state_rows,
             candidates,
-        }
+            accuracy,
+            target,
+        };
+        let obs = self.observe(&running);
+        self.running = Some(running);
+        Ok(obs)
+    }
+
+    fn step(&mut self, picks: &[usize], rng: &mut ChaCha20Rng) -> Result<Step, ModelError> {
+        let mut r = self.running.take().expect("reset before step");
+        let chosen: Vec<usize> = picks.iter().map(|&p| r.candidates[p]).collect();
+        r.ep.label(self.task, &chosen, rng)?;
+        let accuracy = self.task.accuracy(&r.ep.model, self.holdout);
+        let (reward, terminated) = match self.reward {
+            Reward::AccuracyDelta => (accuracy - r.accuracy, false),
+            Reward::TargetAccuracy { .. } => (-1.0, accuracy >= r.target),
+        };
+        r.accuracy = accuracy;
+        r.candidates = r.ep.unlabelled();
+        let truncated = r.ep.to_buy(self.task) == 0 || r.candidates.is_empty();
+        let obs = (!terminated && !truncated).then(|| self.observe(&r));
+        self.running = Some(r);
+        Ok(Step {
+            obs,
+            reward,
+            terminated,
+            truncated,
+        })
+    }
+
+    fn to_buy(&self) -> usize {
+        self.running.as_ref().map_or(0, |r| r.ep.to_buy(self.task))
+    }
+
+    fn top_n(&self) -> usize {
+        self.task.step
+    }
+
+    fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.task.timed(f)
     }
 }

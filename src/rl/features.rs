@@ -11,7 +11,76 @@
 //! distance to all labelled points] on standardised input features, computed pairwise as its
 //! public code does (this is what makes it slow on images).
 use super::config::StateRepr;
-use tch::{Kind, Tensor};
+use super::env::Observation;
+use crate::episode::{Episode, Task};
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha20Rng;
+use tch::{Device, Kind, Tensor};
+
+/// Which action features a learned strategy computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Latent-space [score, d_labelled, d_unlabelled] (the paper's method).
+    Dral,
+    /// Data-space [p(class 0), mean cosine distance to unlabelled, to labelled] (LAL-RL), on the
+    /// task's inputs (standardised flattened rows for LAL-RL).
+    LalRl,
+}
+
+/// How a learned strategy turns an episode into an observation.
+pub struct Features<'a> {
+    /// Feature style.
+    pub style: Style,
+    /// State representation.
+    pub repr: StateRepr,
+    /// The set-aside D_s rows.
+    pub state_set: &'a [usize],
+    /// A random subset of D_s of this size per episode (LAL-RL); None: all of D_s.
+    pub state_points: Option<usize>,
+}
+
+impl Features<'_> {
+    /// The D_s rows of one episode's state.
+    pub fn state_rows(&self, rng: &mut ChaCha20Rng) -> Vec<usize> {
+        match self.state_points {
+            Some(k) if k < self.state_set.len() => {
+                let mut rows: Vec<usize> =
+                    self.state_set.choose_multiple(rng, k).copied().collect();
+                rows.sort_unstable();
+                rows
+            }
+            _ => self.state_set.to_vec(),
+        }
+    }
+
+    /// State and action features of `ep` with the unlabelled `candidates` (which are also the
+    /// unlabelled set the distances refer to).
+    pub fn observe(
+        &self,
+        task: &Task,
+        ep: &Episode,
+        state_rows: &[usize],
+        candidates: &[usize],
+    ) -> Observation {
+        let (x_s, x_c) = (task.x_rows(state_rows), task.x_rows(candidates));
+        let model = &ep.model;
+        let probs_s = task.timed(|| model.predict_proba(&x_s));
+        let state = state(&probs_s, self.repr).to_device(Device::Cpu);
+        let probs_c = task.timed(|| model.predict_proba(&x_c));
+        let x_l = task.x_rows(&ep.labelled);
+        let actions = match self.style {
+            Style::Dral => {
+                let (e_c, e_l) = task.timed(|| (model.embed(&x_c), model.embed(&x_l)));
+                dral_actions(&probs_c, &e_c, &e_l, &e_c)
+            }
+            Style::LalRl => lalrl_actions(&probs_c.select(1, 0), &x_c, &x_c, &x_l),
+        };
+        Observation {
+            state,
+            actions: actions.to_kind(Kind::Float).to_device(Device::Cpu),
+        }
+    }
+}
 
 /// The state from the classifier's probabilities on D_s (`[M, K]`).
 pub fn state(probs: &Tensor, repr: StateRepr) -> Tensor {

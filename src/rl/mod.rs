@@ -9,6 +9,7 @@
 pub mod config;
 pub mod env;
 pub mod features;
+pub mod policy;
 pub mod policy_file;
 pub mod qnet;
 pub mod replay;

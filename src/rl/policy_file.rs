@@ -113,3 +113,27 @@ pub fn load(q: &mut QNet, path: &Path) -> Result<(), PolicyFileError> {
         Ok(())
     })
 }
+
+/// The state and action widths of the policy saved at `path` for architecture `arch`.
+pub fn dims(path: &Path, arch: &super::qnet::Arch) -> Result<(i64, i64), PolicyFileError> {
+    let err = |message: String| PolicyFileError {
+        path: path.to_owned(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
+    let width = |name: &str| {
+        file.tensor(name)
+            .map(|t| t.shape().get(1).copied().unwrap_or(0) as i64)
+            .map_err(|_| {
+                err(format!(
+                    "no tensor {name}: not a policy of this architecture"
+                ))
+            })
+    };
+    Ok(match arch {
+        // fc0 takes [state, 3 action features].
+        super::qnet::Arch::Mlp(_) => (width("fc0.weight")? - 3, 3),
+        super::qnet::Arch::LalRl => (width("state.weight")?, width("joint.weight")? - 10),
+    })
+}

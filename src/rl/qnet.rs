@@ -124,19 +124,14 @@ impl QNet {
     }
 }
 
-/// Eq. 3: the positions of the N largest Q-values (ties to the lower position).
+/// Eq. 3: the positions of the N largest Q-values, exact ties to the lower position (a total
+/// order in Rust, not libtorch's `topk`, whose order among ties is unspecified).
 pub fn top_n(q: &Tensor, n: usize) -> Vec<usize> {
-    let c = q.size()[0];
-    let k = (n as i64).min(c);
-    if k == 0 {
-        return vec![];
-    }
-    let (_, idx) = q.to_kind(Kind::Double).topk(k, 0, true, true);
-    Vec::<i64>::try_from(idx)
-        .expect("indices")
-        .into_iter()
-        .map(|i| i as usize)
-        .collect()
+    let values = Vec::<f64>::try_from(q.to_kind(Kind::Double)).expect("Q-values");
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order.truncate(n);
+    order
 }
 
 /// The value of s' in the TD target (Eq. 4): one network picks the top-N set at s', the other
@@ -181,6 +176,9 @@ mod tests {
         assert_eq!(two, vec![1, 4]);
         assert_eq!(top_n(&q, 3)[2], 3);
         assert_eq!(top_n(&q, 9).len(), 5);
+        // Exact ties go to the lower position, always.
+        assert_eq!(top_n(&q, 1), vec![1]);
+        assert_eq!(top_n(&Tensor::from_slice(&[0.5f32; 6]), 3), vec![0, 1, 2]);
     }
 
     #[test]

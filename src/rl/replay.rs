@@ -22,7 +22,8 @@ pub struct Transition {
     pub terminal: bool,
 }
 
-/// Priority a new transition gets while nothing has been measured (LAL-RL's initial max |delta|).
+/// |delta| a new transition is assumed to have while nothing has been measured (LAL-RL's initial
+/// maximum); its priority is this to the sampling exponent (1000^3 for LAL-RL).
 pub const INITIAL_PRIORITY: f64 = 1000.0;
 
 /// Ring buffer with optional priorities.
@@ -54,6 +55,7 @@ impl Replay {
         Replay {
             priorities: Some(Vec::new()),
             exponent,
+            max_priority: INITIAL_PRIORITY.powf(exponent),
             ..Replay::uniform(capacity)
         }
     }
@@ -188,8 +190,8 @@ mod tests {
             first_is_2 += (s[0] == 2) as usize;
         }
         assert!(first_is_2 > 190, "{first_is_2}");
-        // A new transition enters at the running maximum priority.
+        // A new transition enters at the running maximum priority, which starts at 1000^3.
         r.push(t(9.0));
-        assert_eq!(r.priorities.as_ref().unwrap()[4], INITIAL_PRIORITY);
+        assert_eq!(r.priorities.as_ref().unwrap()[4], 1e9);
     }
 }

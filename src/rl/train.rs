@@ -1,7 +1,10 @@
 //! Training a policy (warm start, epsilon-greedy episodes, double-DQN updates, early stopping)
-//! and running it greedily.
-use super::config::{DoubleDqn, DralSpec, EarlyStop, Epsilon, LalRlSpec, StateRepr, TargetUpdate};
-use super::env::{Env, Episode};
+//! on any [`Environment`].
+use super::config::{
+    DoubleDqn, DralSpec, EarlyStop, Epsilon, LalRlSpec, Loss, OutputBias, ReplaySampling,
+    StateRepr, TargetUpdate,
+};
+use super::env::{Environment, Observation};
 use super::qnet::{self, Arch, QNet};
 use super::replay::{Replay, Transition};
 use crate::model::ModelError;
@@ -34,8 +37,8 @@ pub struct Learner {
     pub batch_size: usize,
     /// Replay capacity.
     pub replay: usize,
-    /// Prioritised replay exponent (LAL-RL: 3); None: uniform.
-    pub priority_exponent: Option<f64>,
+    /// Replay sampling.
+    pub sampling: ReplaySampling,
     /// Target network rule.
     pub target: TargetUpdate,
     /// Double-DQN variant.
@@ -44,10 +47,10 @@ pub struct Learner {
     pub epsilon: Epsilon,
     /// Early stopping.
     pub early_stop: Option<EarlyStop>,
-    /// Loss over a batch: sum of squared TD errors (LAL-RL) or their mean.
-    pub sum_loss: bool,
-    /// LAL-RL's output-bias initialisation from the warm-start episode lengths.
-    pub init_bias_from_warm_start: bool,
+    /// Loss over a batch.
+    pub loss: Loss,
+    /// Output-bias initialisation.
+    pub output_bias: OutputBias,
     /// State representation.
     pub repr: StateRepr,
 }
@@ -57,7 +60,7 @@ impl From<&DralSpec> for Learner {
         Learner {
             arch: Arch::Mlp(d.hidden.clone()),
             warm_start: d.warm_start,
-            warm_start_updates: 0,
+            warm_start_updates: d.warm_start_updates,
             iterations: d.iterations,
             episodes_per_iteration: d.episodes_per_iteration,
             updates_per_iteration: d.updates_per_iteration,
@@ -65,13 +68,13 @@ impl From<&DralSpec> for Learner {
             gamma: d.gamma,
             batch_size: d.batch_size,
             replay: d.replay,
-            priority_exponent: None,
+            sampling: d.sampling,
             target: d.target,
             double: d.double,
             epsilon: d.epsilon,
             early_stop: d.early_stop,
-            sum_loss: false,
-            init_bias_from_warm_start: false,
+            loss: d.loss,
+            output_bias: d.output_bias,
             repr: d.state,
         }
     }
@@ -90,13 +93,13 @@ impl From<&LalRlSpec> for Learner {
             gamma: l.gamma,
             batch_size: l.batch_size,
             replay: l.replay,
-            priority_exponent: Some(3.0),
+            sampling: ReplaySampling::Prioritised { exponent: 3.0 },
             target: l.target,
             double: DoubleDqn::OnlinePicks,
             epsilon: l.epsilon,
             early_stop: None,
-            sum_loss: true,
-            init_bias_from_warm_start: true,
+            loss: Loss::Sum,
+            output_bias: OutputBias::HalfWarmStartReturn,
             repr: StateRepr::SortedClassZero,
         }
     }
@@ -109,29 +112,49 @@ pub struct TrainingLog {
     pub episode_rewards: Vec<f64>,
     /// Mean loss of each iteration's updates.
     pub iteration_losses: Vec<f64>,
+    /// Epsilon of each iteration.
+    #[serde(default)]
+    pub iteration_epsilons: Vec<f64>,
     /// Iterations run.
     pub iterations: usize,
     /// Whether early stopping ended training.
     pub stopped_early: bool,
 }
 
-/// Runs one episode from `initial`; `policy` None picks at random, else epsilon-greedy with the
-/// network. Transitions go to `replay` when given; `on_step` sees the episode after its start
-/// (with no picks) and after every step. Returns the episode, its summed reward and its steps.
-pub fn episode(
-    env: &Env,
-    initial: Vec<usize>,
+impl TrainingLog {
+    /// Mean episode reward of each iteration (warm start left out).
+    pub fn iteration_rewards(&self, warm_start: usize) -> Vec<f64> {
+        let per = (self.episode_rewards.len().saturating_sub(warm_start))
+            .checked_div(self.iterations)
+            .unwrap_or(1)
+            .max(1);
+        self.episode_rewards[warm_start.min(self.episode_rewards.len())..]
+            .chunks(per)
+            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+            .collect()
+    }
+}
+
+/// The N best positions of `q` (larger first), exact ties in a seeded random order (LAL-RL's
+/// dqn.py `get_action` breaks ties at random; here the job's stream decides).
+pub fn greedy(q: &Tensor, n: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
+    let values = Vec::<f64>::try_from(q.to_kind(tch::Kind::Double)).expect("Q-values");
+    crate::strategy::top_n(&values, n, rng)
+}
+
+/// Runs one training episode; `policy` None picks at random, else epsilon-greedy with the
+/// network. Transitions go to `replay` when given. Returns the summed reward and the steps.
+pub fn episode<E: Environment>(
+    env: &mut E,
     policy: Option<(&QNet, f64)>,
     rng: &mut ChaCha20Rng,
     mut replay: Option<&mut Replay>,
-    mut on_step: impl FnMut(&Episode, &[usize]),
-) -> Result<(Episode, f64, usize), ModelError> {
-    let mut ep = env.start(initial, rng)?;
-    on_step(&ep, &[]);
+) -> Result<(f64, usize), ModelError> {
+    let mut obs = env.reset(rng)?;
     let (mut total, mut steps) = (0.0, 0);
-    while !ep.done {
-        let n = env.labels_now(&ep);
-        let c = ep.obs.candidates.len();
+    loop {
+        let n = env.to_buy();
+        let c = obs.actions.size()[0] as usize;
         if n == 0 || c == 0 {
             break;
         }
@@ -140,57 +163,76 @@ pub fn episode(
             Some((_, eps)) => eps > 0.0 && rng.random::<f64>() < eps,
         };
         let picks = match policy {
-            Some((q, _)) if !explore => env.timed(|| {
-                tch::no_grad(|| qnet::top_n(&q.q_one(&ep.obs.state, &ep.obs.actions), n))
-            }),
+            Some((q, _)) if !explore => {
+                let values = env.timed(|| tch::no_grad(|| q.q_one(&obs.state, &obs.actions)));
+                greedy(&values, n, rng)
+            }
             _ => rand::seq::index::sample(rng, c, n.min(c)).into_vec(),
         };
-        let (state, actions) = (ep.obs.state.shallow_clone(), ep.obs.actions.shallow_clone());
-        let reward = env.step(&mut ep, &picks, rng)?;
-        on_step(&ep, &picks);
+        let step = env.step(&picks, rng)?;
+        let done = step.terminated || step.truncated || step.obs.is_none();
         if let Some(r) = replay.as_deref_mut() {
+            let (next_state, next_actions) = match &step.obs {
+                Some(o) if !done => (o.state.shallow_clone(), o.actions.shallow_clone()),
+                // Masked in the TD target; only the shapes matter.
+                _ => (obs.state.shallow_clone(), obs.actions.narrow(0, 0, 0)),
+            };
             for &p in &picks {
                 r.push(Transition {
-                    state: state.shallow_clone(),
-                    action: actions.get(p as i64),
-                    reward,
-                    next_state: ep.obs.state.shallow_clone(),
-                    next_actions: ep.obs.actions.shallow_clone(),
-                    terminal: ep.done,
+                    state: obs.state.shallow_clone(),
+                    action: obs.actions.get(p as i64),
+                    reward: step.reward,
+                    next_state: next_state.shallow_clone(),
+                    next_actions: next_actions.shallow_clone(),
+                    terminal: done,
                 });
             }
         }
-        total += reward;
+        total += step.reward;
         steps += 1;
+        match step.obs {
+            Some(o) if !done => obs = o,
+            _ => break,
+        }
     }
-    Ok((ep, total, steps))
+    Ok((total, steps))
 }
 
-/// Trains a policy on episodes of `env`. `initial_size` is the size of DRAL's random initial
-/// sets; `report` receives one line per iteration.
-pub fn train(
-    env: &Env,
+/// The greedy policy's mean return over `episodes` episodes (epsilon 0); `policy` None: random.
+pub fn mean_return<E: Environment>(
+    env: &mut E,
+    policy: Option<&QNet>,
+    episodes: usize,
+    rng: &mut ChaCha20Rng,
+) -> Result<f64, ModelError> {
+    let mut sum = 0.0;
+    for _ in 0..episodes {
+        sum += episode(env, policy.map(|q| (q, 0.0)), rng, None)?.0;
+    }
+    Ok(sum / episodes.max(1) as f64)
+}
+
+/// Trains a policy on episodes of `env`; `report` receives one line per iteration.
+pub fn train<E: Environment>(
+    env: &mut E,
     learner: &Learner,
-    initial_size: usize,
     rng: &mut ChaCha20Rng,
     mut report: impl FnMut(String),
 ) -> Result<(QNet, TrainingLog), ModelError> {
     let mut log = TrainingLog::default();
-    let mut replay = match learner.priority_exponent {
-        Some(e) => Replay::prioritised(learner.replay, e),
-        None => Replay::uniform(learner.replay),
+    let mut replay = match learner.sampling {
+        ReplaySampling::Prioritised { exponent } => Replay::prioritised(learner.replay, exponent),
+        ReplaySampling::Uniform => Replay::uniform(learner.replay),
     };
-    let mut lengths = Vec::new();
     for _ in 0..learner.warm_start {
-        let initial = env.random_initial(initial_size, rng);
-        let (_, reward, steps) = episode(env, initial, None, rng, Some(&mut replay), |_, _| {})?;
+        let (reward, _) = episode(env, None, rng, Some(&mut replay))?;
         log.episode_rewards.push(reward);
-        lengths.push(steps as f64);
     }
-    let probe = replay_dims(&replay, env, initial_size, rng)?;
+    let probe = dims(&replay, env, rng)?;
     let mut online = QNet::new(&learner.arch, probe.0, probe.1, Device::Cpu, rng);
-    if learner.init_bias_from_warm_start && !lengths.is_empty() {
-        online.set_output_bias(-(lengths.iter().sum::<f64>() / lengths.len() as f64) / 2.0);
+    if learner.output_bias == OutputBias::HalfWarmStartReturn && learner.warm_start > 0 {
+        let mean = log.episode_rewards.iter().sum::<f64>() / learner.warm_start as f64;
+        online.set_output_bias(mean / 2.0);
     }
     let mut target = online.copy_of(&learner.arch, probe.0, probe.1);
     let mut opt = tch::nn::Adam::default()
@@ -198,6 +240,7 @@ pub fn train(
         .expect("optimiser");
     let mut grad_steps = 0;
     let mut update_many = |count: usize,
+                           env: &mut E,
                            online: &mut QNet,
                            target: &mut QNet,
                            replay: &mut Replay,
@@ -208,7 +251,8 @@ pub fn train(
             if replay.is_empty() {
                 break;
             }
-            sum += env.timed(|| update(online, target, &mut opt, replay, learner, env.step, rng));
+            let n = env.top_n();
+            sum += env.timed(|| update(online, target, &mut opt, replay, learner, n, rng));
             grad_steps += 1;
             target.follow(online, learner.target, grad_steps);
         }
@@ -216,6 +260,7 @@ pub fn train(
     };
     update_many(
         learner.warm_start_updates,
+        env,
         &mut online,
         &mut target,
         &mut replay,
@@ -223,29 +268,23 @@ pub fn train(
     );
 
     for it in 0..learner.iterations {
-        let eps = learner.epsilon.at(it);
+        let eps = learner.epsilon.at(it, learner.iterations);
         let mut rewards = 0.0;
         for _ in 0..learner.episodes_per_iteration {
-            let initial = env.random_initial(initial_size, rng);
-            let (_, reward, _) = episode(
-                env,
-                initial,
-                Some((&online, eps)),
-                rng,
-                Some(&mut replay),
-                |_, _| {},
-            )?;
+            let (reward, _) = episode(env, Some((&online, eps)), rng, Some(&mut replay))?;
             log.episode_rewards.push(reward);
             rewards += reward;
         }
         let loss = update_many(
             learner.updates_per_iteration,
+            env,
             &mut online,
             &mut target,
             &mut replay,
             rng,
         );
         log.iteration_losses.push(loss);
+        log.iteration_epsilons.push(eps);
         log.iterations = it + 1;
         report(format!(
             "iteration {}/{}: reward {:.4}, epsilon {eps:.3}, loss {loss:.5}",
@@ -253,7 +292,10 @@ pub fn train(
             learner.iterations,
             rewards / learner.episodes_per_iteration.max(1) as f64
         ));
+        // Early stopping only once exploration has ended: a stable reward while epsilon is
+        // still high says nothing about the greedy policy.
         if let Some(stop) = learner.early_stop
+            && eps <= learner.epsilon.end
             && stable(
                 &log.episode_rewards[learner.warm_start..],
                 stop,
@@ -268,18 +310,17 @@ pub fn train(
 }
 
 /// State and action widths, from a stored transition (or a fresh episode if none was stored).
-fn replay_dims(
+fn dims<E: Environment>(
     replay: &Replay,
-    env: &Env,
-    initial_size: usize,
+    env: &mut E,
     rng: &mut ChaCha20Rng,
 ) -> Result<(i64, i64), ModelError> {
     if !replay.is_empty() {
         let t = replay.get(0);
         return Ok((t.state.size()[0], t.action.size()[0]));
     }
-    let ep = env.start(env.random_initial(initial_size, rng), rng)?;
-    Ok((ep.obs.state.size()[0], ep.obs.actions.size()[1]))
+    let obs: Observation = env.reset(rng)?;
+    Ok((obs.state.size()[0], obs.actions.size()[1]))
 }
 
 /// Whether the mean episode reward of the last window moved less than the tolerance.
@@ -339,10 +380,9 @@ fn update(
     let q = online.q(&states, &actions);
     let delta = &q - Tensor::from_slice(&y);
     let sq = delta.square();
-    let loss = if learner.sum_loss {
-        sq.sum(tch::Kind::Float)
-    } else {
-        sq.mean(tch::Kind::Float)
+    let loss = match learner.loss {
+        Loss::Sum => sq.sum(tch::Kind::Float),
+        Loss::Mean => sq.mean(tch::Kind::Float),
     };
     opt.backward_step(&loss);
     let deltas = Vec::<f64>::try_from(delta.detach().to_kind(tch::Kind::Double)).expect("deltas");
@@ -370,10 +410,15 @@ mod tests {
         let e = Epsilon {
             start: 1.0,
             end: 0.1,
-            decay: 1000.0,
+            decay: Some(1000.0),
         };
-        assert_eq!(e.at(0), 1.0);
-        assert!((e.at(500) - 0.55).abs() < 1e-12);
-        assert_eq!(e.at(5000), 0.1);
+        assert_eq!(e.at(0, 10), 1.0);
+        assert!((e.at(500, 10) - 0.55).abs() < 1e-12);
+        assert_eq!(e.at(5000, 10), 0.1);
+        // By default the floor is reached at the last iteration, whatever their number.
+        let d = Epsilon { decay: None, ..e };
+        assert_eq!(d.at(0, 100), 1.0);
+        assert!((d.at(99, 100) - 0.1).abs() < 1e-12);
+        assert!(d.at(98, 100) > 0.1);
     }
 }

@@ -1,11 +1,13 @@
 //! One job: a single active-learning episode for one (setup, noise, strategy, seed) of a spec.
 use crate::data::{Dataset, Origin, split::Split};
-use crate::model::Classifier;
-use crate::spec::{ClassifierSpec, DatasetSpec, NoiseSpec, Retrain, Spec, SplitSpec, StrategySpec};
+use crate::episode::{Episode, Task};
+use crate::spec::{
+    ClassifierSpec, DatasetSpec, NoiseSpec, Spec, SplitSpec, StepTraining, StrategySpec,
+};
 use crate::strategy;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tch::{Device, Tensor};
 
 /// Everything that determines a job's numbers; its canonical RON hashes to the job id.
@@ -137,124 +139,57 @@ pub struct JobData<'a> {
     pub split: &'a Split,
 }
 
-/// Runs one episode on `input` (the dataset and the seed's shared split); `weights` initialise a
-/// pretrained body; learned strategies train (or reuse) their policy in `store` first, reporting
-/// progress.
+/// Runs the evaluation episode of a non-learned strategy on `input` (the dataset and the seed's
+/// shared split); `weights` initialise a pretrained body. Learned strategies go through
+/// [`super::learned::run`].
 pub fn run(
     job: &Job,
     input: &JobData,
     device: Device,
     weights: Option<&Path>,
-    store: &super::learned::PolicyStore,
-    report: &mut dyn FnMut(String),
 ) -> anyhow::Result<(JobResult, JobTiming)> {
     let started = Instant::now();
-    let mut model_time = Duration::ZERO;
     let job_id = job.id();
     let mut rng = crate::rng::stream(job.seed, &job_id);
-
     let (data, split) = (input.data, input.split);
     let x_all = inputs(job, data, input.features, split).to_device(device);
-    if matches!(job.strategy, StrategySpec::Dral(_) | StrategySpec::LalRl(_)) {
-        let initial = initial_set(job, split);
-        let (result, model_time) = super::learned::run(
-            job, data, split, &x_all, device, weights, initial, store, report,
-        )?;
-        return Ok((
-            result,
-            JobTiming {
-                total_s: started.elapsed().as_secs_f64(),
-                model_s: model_time.as_secs_f64(),
-            },
-        ));
-    }
     let y_all = Tensor::from_slice(&data.labels).to_device(device);
-    let rows = |idx: &[usize]| {
-        let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-        let idx = Tensor::from_slice(&idx).to_device(device);
-        (x_all.index_select(0, &idx), y_all.index_select(0, &idx))
+    let task = Task {
+        x: &x_all,
+        y: &y_all,
+        shape: &data.shape,
+        n_classes: data.n_classes,
+        device,
+        weights,
+        classifier: job.classifier.clone(),
+        training: StepTraining::Setup,
+        budget: job.budget,
+        step: job.labels_per_step,
+        model_time: Default::default(),
     };
-    let (x_test, y_test) = rows(&split.test);
-
+    let mut strategy = strategy::for_spec(&job.strategy)
+        .ok_or_else(|| anyhow::anyhow!("{} is a learned strategy", job.strategy.name()))?;
     let initial = initial_set(job, split);
-    let mut labelled = initial.clone();
-    let mut in_labelled = vec![false; data.len()];
-    for &i in &labelled {
-        in_labelled[i] = true;
-    }
+    let mut ep = Episode::start(&task, split.pool.clone(), initial.clone(), &mut rng)?;
     let mut curve = Vec::new();
-    let mut queried = Vec::new();
-    let mut model: Option<Classifier> = None;
-    loop {
-        let t = Instant::now();
-        if model.is_none() || job.classifier.retrain == Retrain::FromScratch {
-            model = Some(Classifier::new(
-                &job.classifier,
-                &data.shape,
-                data.n_classes,
-                device,
-                weights,
-                &mut rng,
-            )?);
-        }
-        let m = model.as_mut().expect("just built");
-        let (x_l, y_l) = rows(&labelled);
-        m.fit(&x_l, &y_l, &mut rng);
+    strategy::run_episode(&task, strategy.as_mut(), &mut ep, &mut rng, |ep| {
         curve.push(Point {
-            labels: labelled.len(),
-            test_accuracy: m.accuracy(&x_test, &y_test),
-        });
-        model_time += t.elapsed();
-        if labelled.len() >= job.budget {
-            break;
-        }
-
-        let candidates: Vec<usize> = split
-            .pool
-            .iter()
-            .copied()
-            .filter(|&i| !in_labelled[i])
-            .collect();
-        let n = job.labels_per_step.min(job.budget - labelled.len());
-        let t = Instant::now();
-        let picks = match job.strategy {
-            StrategySpec::Random => {
-                // Random needs no predictions; every candidate scores the same.
-                strategy::random_n(candidates.len(), n, &mut rng)
-            }
-            StrategySpec::Dral(_) | StrategySpec::LalRl(_) => unreachable!("handled above"),
-            StrategySpec::KCenterGreedy => {
-                let (cand, lab) = (m.embed(&rows(&candidates).0), m.embed(&x_l));
-                model_time += t.elapsed();
-                strategy::k_center_greedy(&cand, &lab, n, &mut rng)
-            }
-            ref s => {
-                let p = m.predict_proba(&rows(&candidates).0).to_device(Device::Cpu);
-                model_time += t.elapsed();
-                let probs = Vec::<f64>::try_from(p.view([-1]).to_kind(tch::Kind::Double))
-                    .expect("probabilities to f64");
-                strategy::select(s, &probs, data.n_classes, n, &mut rng)
-            }
-        };
-        let chosen: Vec<usize> = picks.iter().map(|&p| candidates[p]).collect();
-        for &i in &chosen {
-            in_labelled[i] = true;
-        }
-        labelled.extend_from_slice(&chosen);
-        queried.push(chosen);
-    }
+            labels: ep.labelled.len(),
+            test_accuracy: task.accuracy(&ep.model, &split.test),
+        })
+    })?;
     let result = JobResult {
         job_id,
         job: job.clone(),
         data_origin: data.origin,
         curve,
         initial,
-        queried,
+        queried: ep.queried,
         training: None,
     };
     let timing = JobTiming {
         total_s: started.elapsed().as_secs_f64(),
-        model_s: model_time.as_secs_f64(),
+        model_s: task.model_time.get().as_secs_f64(),
     };
     Ok((result, timing))
 }

@@ -1,15 +1,20 @@
-//! Jobs of the learned strategies: build the MDP over the job's split, train the policy on pool
-//! episodes (or reuse a saved one whose metadata matches), then run it greedily in the same
-//! evaluation episode the baselines get (same initial set, test accuracy per step).
-use super::job::{Job, JobResult, Point};
-use crate::data::{Dataset, split::Split};
-use crate::model::ModelError;
+//! Jobs of the learned strategies: train the policy on pool episodes (or reuse a saved one whose
+//! metadata matches), then run it greedily in the evaluation episode every strategy runs
+//! ([`crate::strategy::run_episode`]: same shared initial set, labels to the budget, test accuracy
+//! per step).
+use super::job::{self, Job, JobData, JobResult, JobTiming, Point};
+use crate::episode::{Episode, Task};
 use crate::rl::config::Reward;
-use crate::rl::env::{Env, Style};
+use crate::rl::env::{AlEnv, episode_pool};
+use crate::rl::features::{Features, Style};
+use crate::rl::policy::Learned;
 use crate::rl::policy_file::{self, PolicyMeta};
+use crate::rl::qnet::QNet;
 use crate::rl::train::{self, Learner};
-use crate::spec::{ClassifierSpec, InputNorm, ModelSpec, StrategySpec};
+use crate::spec::{ClassifierSpec, InputNorm, ModelSpec, StepTraining, StrategySpec};
+use crate::strategy;
 use std::path::Path;
+use std::time::Instant;
 use tch::{Device, Tensor};
 
 /// Where policies are kept and what the run's compute settings are called in their metadata.
@@ -20,84 +25,114 @@ pub struct PolicyStore<'a> {
     pub compute: String,
 }
 
-/// Runs a DRAL or LAL-RL job; `x` are the job's inputs (noise applied), on the device.
-#[allow(clippy::too_many_arguments)]
+/// What differs between DRAL and LAL-RL once their specs are read.
+struct Plan {
+    style: Style,
+    learner: Learner,
+    reward: Reward,
+    episode_pool: Option<usize>,
+    state_points: Option<usize>,
+    classifier: ClassifierSpec,
+    step_training: StepTraining,
+    eval_training: StepTraining,
+}
+
+fn plan(job: &Job) -> Plan {
+    match &job.strategy {
+        StrategySpec::Dral(d) => Plan {
+            style: Style::Dral,
+            learner: Learner::from(d),
+            reward: d.reward,
+            episode_pool: d.candidates,
+            state_points: None,
+            classifier: job.classifier.clone(),
+            step_training: d.step_training,
+            eval_training: d.eval_training,
+        },
+        StrategySpec::LalRl(l) => Plan {
+            style: Style::LalRl,
+            learner: Learner::from(l),
+            reward: l.reward,
+            episode_pool: l.candidates,
+            state_points: Some(l.state_points),
+            // LAL-RL's classifier: logistic regression on standardised data-space features,
+            // refitted at every step (envs.py `LalEnv.step`: `self.model.fit`).
+            classifier: ClassifierSpec {
+                model: ModelSpec::LogisticRegression,
+                optimizer: l.optimizer,
+                input: InputNorm::Identity,
+                retrain: crate::spec::Retrain::FromScratch,
+                ..job.classifier.clone()
+            },
+            step_training: StepTraining::Setup,
+            eval_training: StepTraining::Setup,
+        },
+        other => unreachable!("{} is not a learned strategy", other.name()),
+    }
+}
+
+/// Runs a DRAL or LAL-RL job on `input`, training (or reusing) its policy in `store` first and
+/// reporting training progress.
 pub fn run(
     job: &Job,
-    data: &Dataset,
-    split: &Split,
-    x: &Tensor,
+    input: &JobData,
     device: Device,
     weights: Option<&Path>,
-    initial: Vec<usize>,
     store: &PolicyStore,
     report: &mut dyn FnMut(String),
-) -> anyhow::Result<(JobResult, std::time::Duration)> {
+) -> anyhow::Result<(JobResult, JobTiming)> {
+    let started = Instant::now();
     let job_id = job.id();
+    let (data, split) = (input.data, input.split);
+    if split.state.is_empty() || split.holdout.is_empty() {
+        anyhow::bail!(
+            "{}: split.state and split.holdout must give at least one row each on this dataset \
+             (state {}, hold-out {}); raise the fractions or use more data",
+            job.strategy.name(),
+            split.state.len(),
+            split.holdout.len()
+        );
+    }
+    let x = job::inputs(job, data, input.features, split).to_device(device);
     let y = Tensor::from_slice(&data.labels).to_device(device);
-    let (style, learner, reward, candidates, classifier, state_rows, x_data) = match &job.strategy {
-        StrategySpec::Dral(d) => (
-            Style::Dral,
-            Learner::from(d),
-            d.reward,
-            d.candidates,
-            job.classifier.clone(),
-            split.state.clone(),
-            None,
-        ),
-        StrategySpec::LalRl(l) => {
-            // LAL-RL's classifier is logistic regression on standardised data-space features.
-            let lr = ClassifierSpec {
-                model: ModelSpec::LogisticRegression,
-                input: InputNorm::Identity,
-                ..job.classifier.clone()
-            };
-            (
-                Style::LalRl,
-                Learner::from(l),
-                l.reward,
-                l.candidates,
-                lr,
-                split.state.iter().copied().take(l.state_points).collect(),
-                Some(super::job::standardised(x, &split.pool)),
-            )
-        }
-        other => unreachable!("{} is not a learned strategy", other.name()),
-    };
+    let p = plan(job);
     let flat = [data.dim];
-    let mut env = Env {
-        style,
-        classifier,
-        shape: if style == Style::LalRl {
-            &flat
-        } else {
-            &data.shape
-        },
+    let (x, shape, weights) = match p.style {
+        Style::Dral => (x, &data.shape[..], weights),
+        // Data space: flattened inputs standardised with pool statistics (datasets.py
+        // `_scale_data`), no pretrained body.
+        Style::LalRl => (job::standardised(&x, &split.pool), &flat[..], None),
+    };
+    let task_with = |training| Task {
+        x: &x,
+        y: &y,
+        shape,
         n_classes: data.n_classes,
         device,
-        weights: if style == Style::LalRl { None } else { weights },
-        model_time: Default::default(),
-        x: x_data.as_ref().unwrap_or(x),
-        y: &y,
-        pool: &split.pool,
-        holdout: &split.holdout,
-        state_rows,
-        test: &split.test,
-        repr: learner.repr,
-        reward,
-        full_pool_accuracy: None,
+        weights,
+        classifier: p.classifier.clone(),
+        training,
         budget: job.budget,
         step: job.labels_per_step,
-        candidates,
-        x_data: None,
+        model_time: Default::default(),
     };
-    if style == Style::LalRl {
-        env.x_data = x_data.as_ref().map(Tensor::shallow_clone);
-    }
+    let (train_task, eval_task) = (task_with(p.step_training), task_with(p.eval_training));
+    let features = || Features {
+        style: p.style,
+        repr: p.learner.repr,
+        state_set: &split.state,
+        state_points: p.state_points,
+    };
+    let mut env = AlEnv::new(
+        &train_task,
+        features(),
+        &split.pool,
+        &split.holdout,
+        p.reward,
+        p.episode_pool,
+        job.initial_labelled,
+    );
     let mut train_rng = crate::rng::stream(job.seed, &format!("{job_id}/train"));
-    if let Reward::TargetAccuracy { .. } = reward {
-        env.full_pool_accuracy = Some(env.pool_accuracy(&mut train_rng)?);
-    }
 
     let path = store.dir.join(format!("{job_id}.safetensors"));
     let wanted = |log| PolicyMeta {
@@ -112,60 +147,54 @@ pub fn run(
     let (policy, log) = match saved {
         Some(meta) => {
             report(format!("reusing the saved policy {}", path.display()));
-            let (s, a) = dims(&env, &mut train_rng)?;
-            let mut q =
-                crate::rl::qnet::QNet::new(&learner.arch, s, a, Device::Cpu, &mut train_rng);
+            let (s, a) = policy_file::dims(&path, &p.learner.arch)?;
+            let mut q = QNet::new(&p.learner.arch, s, a, Device::Cpu, &mut train_rng);
             policy_file::load(&mut q, &path)?;
             (q, meta.log)
         }
         None => {
-            let (q, log) = train::train(
-                &env,
-                &learner,
-                job.initial_labelled,
-                &mut train_rng,
-                &mut *report,
-            )?;
+            let (q, log) = train::train(&mut env, &p.learner, &mut train_rng, &mut *report)?;
             std::fs::create_dir_all(store.dir)?;
             policy_file::save(&q, &wanted(log.clone()), &path)?;
             (q, log)
         }
     };
 
-    // Evaluation: the greedy policy from the shared initial set, test accuracy after each step.
+    // Evaluation: the greedy policy from the shared initial set to the budget, drawing its
+    // episode pool and state points the way a training episode does.
     let mut eval_rng = crate::rng::stream(job.seed, &format!("{job_id}/evaluate"));
+    let initial = job::initial_set(job, split);
+    let pool = episode_pool(&split.pool, &initial, p.episode_pool, &mut eval_rng);
+    let eval_features = features();
+    let state_rows = eval_features.state_rows(&mut eval_rng);
+    let mut learned = Learned {
+        q: &policy,
+        features: eval_features,
+        state_rows,
+    };
+    let mut ep = Episode::start(&eval_task, pool, initial.clone(), &mut eval_rng)?;
     let mut curve = Vec::new();
-    let mut queried = Vec::new();
-    train::episode(
-        &env,
-        initial.clone(),
-        Some((&policy, 0.0)),
-        &mut eval_rng,
-        None,
-        |ep, picks| {
-            let n = ep.labelled.len();
-            if !picks.is_empty() {
-                queried.push(ep.labelled[n - picks.len()..].to_vec());
-            }
-            curve.push(Point {
-                labels: n,
-                test_accuracy: env.test_accuracy(ep),
-            });
-        },
-    )?;
+    strategy::run_episode(&eval_task, &mut learned, &mut ep, &mut eval_rng, |ep| {
+        curve.push(Point {
+            labels: ep.labelled.len(),
+            test_accuracy: eval_task.accuracy(&ep.model, &split.test),
+        })
+    })?;
     let result = JobResult {
         job_id,
         job: job.clone(),
         data_origin: data.origin,
         curve,
         initial,
-        queried,
+        queried: ep.queried,
         training: Some(log),
     };
-    Ok((result, env.model_time.get()))
-}
-
-fn dims(env: &Env, rng: &mut rand_chacha::ChaCha20Rng) -> Result<(i64, i64), ModelError> {
-    let ep = env.start(env.random_initial(1, rng), rng)?;
-    Ok((ep.obs.state.size()[0], ep.obs.actions.size()[1]))
+    let model = train_task.model_time.get() + eval_task.model_time.get();
+    Ok((
+        result,
+        JobTiming {
+            total_s: started.elapsed().as_secs_f64(),
+            model_s: model.as_secs_f64(),
+        },
+    ))
 }

@@ -292,18 +292,17 @@ impl Plan {
                 compute: format!("{}-threads{}", compute.kind, compute.threads),
             };
             let mut report = |line: String| progress.note(&format!("{label}: {line}"));
-            let (result, timing) = job::run(
-                job,
-                &job::JobData {
-                    data: &self.data[setup],
-                    features: &self.features[setup],
-                    split: &self.splits[&(setup, job.seed)],
-                },
-                device,
-                self.weights[setup].as_deref(),
-                &store,
-                &mut report,
-            )
+            let input = job::JobData {
+                data: &self.data[setup],
+                features: &self.features[setup],
+                split: &self.splits[&(setup, job.seed)],
+            };
+            let weights = self.weights[setup].as_deref();
+            let (result, timing) = if job.strategy.is_learned() {
+                learned::run(job, &input, device, weights, &store, &mut report)
+            } else {
+                job::run(job, &input, device, weights)
+            }
             .with_context(|| format!("job {id} ({label})"))?;
             write_atomic(&path, pretty(&result).as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;

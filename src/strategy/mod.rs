@@ -12,9 +12,75 @@
 //! let picked = ralbench::strategy::select(&StrategySpec::Margin, &probs, 2, 1, &mut rng);
 //! assert_eq!(picked, vec![1]); // the row with the smallest margin
 //! ```
+//!
+//! Every strategy is a [`Strategy`]: given the running [`Episode`] and its candidates, pick N. The
+//! evaluation of every strategy runs [`run_episode`]; the learned strategies (crate::rl) implement
+//! the same trait with a trained policy behind it.
+//!
+//! A new strategy is one file plus one spec variant: write `src/strategy/my_rule.rs` with a type
+//! implementing [`Strategy`], add `MyRule` to [`StrategySpec`] (with its name), and return it from
+//! [`for_spec`]. The smallest example is [`random::Random`].
+pub mod k_center;
+pub mod random;
+pub mod uncertainty;
+
+use crate::episode::{Episode, Task};
+use crate::model::ModelError;
 use crate::spec::StrategySpec;
+pub use k_center::k_center_greedy;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
+
+/// A query strategy: what to label next.
+pub trait Strategy {
+    /// Picks up to `n` of `candidates` (the episode's unlabelled rows) for the next step of `ep`;
+    /// returns positions in `candidates`, first pick first.
+    fn pick(
+        &mut self,
+        task: &Task,
+        ep: &Episode,
+        candidates: &[usize],
+        n: usize,
+        rng: &mut ChaCha20Rng,
+    ) -> Vec<usize>;
+}
+
+/// The strategy object of a non-learned spec variant; None for DRAL and LAL-RL, whose policy is
+/// trained first (crate::rl).
+pub fn for_spec(spec: &StrategySpec) -> Option<Box<dyn Strategy>> {
+    Some(match spec {
+        StrategySpec::Random => Box::new(random::Random),
+        StrategySpec::KCenterGreedy => Box::new(k_center::KCenter),
+        StrategySpec::LeastConfident
+        | StrategySpec::Margin
+        | StrategySpec::Entropy
+        | StrategySpec::AverageConfidence => Box::new(uncertainty::Uncertainty(spec.clone())),
+        StrategySpec::Dral(_) | StrategySpec::LalRl(_) => return None,
+    })
+}
+
+/// Runs `ep` to the budget with `strategy`: `on_step` sees the episode after its start and after
+/// every step. This is every strategy's evaluation episode.
+pub fn run_episode(
+    task: &Task,
+    strategy: &mut dyn Strategy,
+    ep: &mut Episode,
+    rng: &mut ChaCha20Rng,
+    mut on_step: impl FnMut(&Episode),
+) -> Result<(), ModelError> {
+    on_step(ep);
+    loop {
+        let n = ep.to_buy(task);
+        let candidates = ep.unlabelled();
+        if n == 0 || candidates.is_empty() {
+            return Ok(());
+        }
+        let picks = strategy.pick(task, ep, &candidates, n, rng);
+        let chosen: Vec<usize> = picks.iter().map(|&p| candidates[p]).collect();
+        ep.label(task, &chosen, rng)?;
+        on_step(ep);
+    }
+}
 
 /// Score of one probability row; larger is queried first.
 pub fn score(strategy: &StrategySpec, row: &[f64]) -> f64 {
@@ -64,49 +130,6 @@ pub fn select(
         .map(|row| score(strategy, row))
         .collect();
     top_n(&scores, n, rng)
-}
-
-/// k-center greedy (Sener & Savarese 2018) on embeddings: `n` times, pick the candidate farthest
-/// (Euclidean) from everything labelled or already picked. With nothing labelled, the first pick
-/// is a seeded random candidate. Returns candidate positions in selection order; exact distance
-/// ties go to the lowest position. Distances are batched tensor ops on the embeddings' device.
-pub fn k_center_greedy(
-    candidates: &tch::Tensor,
-    labelled: &tch::Tensor,
-    n: usize,
-    rng: &mut ChaCha20Rng,
-) -> Vec<usize> {
-    use rand::Rng;
-    let m = candidates.size()[0];
-    let n = n.min(m as usize);
-    if n == 0 {
-        return vec![];
-    }
-    let mut min_dist = if labelled.size()[0] > 0 {
-        let labelled = labelled.to_kind(candidates.kind());
-        tch::Tensor::cdist(candidates, &labelled, 2.0, None::<i64>).amin(1, false)
-    } else {
-        tch::Tensor::full([m], f64::INFINITY, (candidates.kind(), candidates.device()))
-    };
-    let mut picks = Vec::with_capacity(n);
-    for step in 0..n {
-        let u = if step == 0 && labelled.size()[0] == 0 {
-            rng.random_range(0..m)
-        } else {
-            min_dist.argmax(0, false).int64_value(&[])
-        };
-        picks.push(u as usize);
-        let d = tch::Tensor::cdist(candidates, &candidates.narrow(0, u, 1), 2.0, None::<i64>)
-            .squeeze_dim(1);
-        min_dist = min_dist.minimum(&d);
-        // A picked point must never win again, even among exact duplicates.
-        let _ = min_dist.index_fill_(
-            0,
-            &tch::Tensor::from_slice(&[u]).to_device(candidates.device()),
-            -1.0,
-        );
-    }
-    picks
 }
 
 /// `n` of `len` positions uniformly without replacement: exactly what [`top_n`] returns when every
