@@ -9,11 +9,15 @@ unsafe extern "C" {
     fn ralbench_cpu_capability(buf: *mut std::ffi::c_char, len: usize);
 }
 
-/// Environment that pins libtorch's CPU kernels to AVX2 and MKL/oneDNN to their AVX2 paths.
-/// libtorch reads these lazily, so they must be in the environment before the first tensor op.
+/// Environment that pins libtorch's CPU kernels and oneDNN to AVX2 and MKL to its COMPATIBLE
+/// branch. libtorch reads these lazily, so they must be in the environment before the first
+/// tensor op. MKL's AVX2 branch is only reproducible across Intel processors (on others MKL falls
+/// back to AUTO dispatch: measured, golden tables recorded on an AMD EPYC differed on an Intel Xeon
+/// in avg-confidence and 67,500-feature logistic regression cells); COMPATIBLE (SSE2) is the branch
+/// MKL runs the same way on any x86-64 processor.
 pub const CPU_PINNING: [(&str, &str); 3] = [
     ("ATEN_CPU_CAPABILITY", "avx2"),
-    ("MKL_CBWR", "AVX2,STRICT"),
+    ("MKL_CBWR", "COMPATIBLE,STRICT"),
     ("ONEDNN_MAX_CPU_ISA", "AVX2"),
 ];
 

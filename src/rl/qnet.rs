@@ -159,6 +159,51 @@ pub fn next_value(
     })
 }
 
+/// [`next_value`] for many next states at once: one forward pass per network over every
+/// (state, candidate) pair of the batch, instead of two per transition.
+pub fn next_values(
+    online: &QNet,
+    target: &QNet,
+    items: &[(&Tensor, &Tensor)],
+    n: usize,
+    double: DoubleDqn,
+) -> Vec<f64> {
+    let sizes: Vec<i64> = items.iter().map(|(_, a)| a.size()[0]).collect();
+    if items.is_empty() || sizes.iter().sum::<i64>() == 0 {
+        return vec![0.0; items.len()];
+    }
+    let states: Vec<Tensor> = items
+        .iter()
+        .zip(&sizes)
+        .map(|((s, _), &c)| s.unsqueeze(0).expand([c, -1], false))
+        .collect();
+    let actions: Vec<Tensor> = items.iter().map(|(_, a)| a.shallow_clone()).collect();
+    let (states, actions) = (Tensor::cat(&states, 0), Tensor::cat(&actions, 0));
+    let (picker, scorer) = match double {
+        DoubleDqn::OnlinePicks => (online, target),
+        DoubleDqn::TargetPicks => (target, online),
+    };
+    let (p, v) = tch::no_grad(|| {
+        let values = |net: &QNet| {
+            Vec::<f64>::try_from(net.q(&states, &actions).to_kind(Kind::Double)).expect("Q")
+        };
+        (values(picker), values(scorer))
+    });
+    let mut out = Vec::with_capacity(items.len());
+    let mut start = 0usize;
+    for &c in &sizes {
+        let c = c as usize;
+        let seg = &p[start..start + c];
+        let mut order: Vec<usize> = (0..c).collect();
+        order.sort_by(|&a, &b| seg[b].total_cmp(&seg[a]).then(a.cmp(&b)));
+        order.truncate(n);
+        let value = order.iter().map(|&i| v[start + i]).sum::<f64>() / order.len().max(1) as f64;
+        out.push(value);
+        start += c;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +251,27 @@ mod tests {
             / 2.0;
         let got = next_value(&online, &target, &s, &a, 2, DoubleDqn::TargetPicks);
         assert!((got - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn batched_next_values_equal_the_one_at_a_time_ones() {
+        let arch = Arch::Mlp(vec![8]);
+        let (online, target) = (net(&arch), net(&Arch::Mlp(vec![8])));
+        let states: Vec<Tensor> = (0..3)
+            .map(|_| Tensor::rand([4], (Kind::Float, Device::Cpu)))
+            .collect();
+        let actions: Vec<Tensor> = [5, 1, 7]
+            .iter()
+            .map(|&c| Tensor::rand([c, 3], (Kind::Float, Device::Cpu)))
+            .collect();
+        let items: Vec<(&Tensor, &Tensor)> = states.iter().zip(&actions).collect();
+        for double in [DoubleDqn::OnlinePicks, DoubleDqn::TargetPicks] {
+            let batched = next_values(&online, &target, &items, 2, double);
+            for ((s, a), b) in items.iter().zip(&batched) {
+                let one = next_value(&online, &target, s, a, 2, double);
+                assert!((one - b).abs() < 1e-6, "{one} vs {b}");
+            }
+        }
     }
 
     #[test]

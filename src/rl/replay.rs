@@ -120,15 +120,22 @@ impl Replay {
         }
     }
 
-    /// Sets the priorities of sampled transitions from their TD errors.
+    /// Sets the priorities of sampled transitions from their TD errors. The priority of the next
+    /// new transition becomes the largest in the buffer, counting the slots not yet written at the
+    /// initial value (LAL-RL helpers.py `update_td_errors`: `max_td_error = np.max(all_td_errors)`
+    /// over a buffer pre-filled with 1000).
     pub fn update_priorities(&mut self, indices: &[usize], td_errors: &[f64]) {
         if let Some(ps) = &mut self.priorities {
             for (&i, &d) in indices.iter().zip(td_errors) {
                 // A zero error would never be drawn again; keep a floor.
-                let p = d.abs().powf(self.exponent).max(1e-8);
-                ps[i] = p;
-                self.max_priority = self.max_priority.max(p);
+                ps[i] = d.abs().powf(self.exponent).max(1e-8);
             }
+            let unwritten = if ps.len() < self.capacity {
+                INITIAL_PRIORITY.powf(self.exponent)
+            } else {
+                0.0
+            };
+            self.max_priority = ps.iter().copied().fold(unwritten, f64::max);
         }
     }
 }
@@ -190,8 +197,16 @@ mod tests {
             first_is_2 += (s[0] == 2) as usize;
         }
         assert!(first_is_2 > 190, "{first_is_2}");
-        // A new transition enters at the running maximum priority, which starts at 1000^3.
+        // A new transition enters at the largest priority in the buffer, counting unwritten slots
+        // at 1000^3 as LAL-RL's pre-filled buffer does.
         r.push(t(9.0));
         assert_eq!(r.priorities.as_ref().unwrap()[4], 1e9);
+        // Once the buffer is full, the maximum is that of the stored errors, and it can fall.
+        let mut full = Replay::prioritised(2, 3.0);
+        full.push(t(0.0));
+        full.push(t(1.0));
+        full.update_priorities(&[0, 1], &[2.0, 0.5]);
+        full.push(t(2.0));
+        assert_eq!(full.priorities.as_ref().unwrap()[0], 8.0);
     }
 }

@@ -346,21 +346,19 @@ fn update(
 ) -> f64 {
     let idx = replay.sample(learner.batch_size, rng);
     let ts: Vec<&Transition> = idx.iter().map(|&i| replay.get(i)).collect();
+    let live: Vec<(&Tensor, &Tensor)> = ts
+        .iter()
+        .filter(|t| !t.terminal)
+        .map(|t| (&t.next_state, &t.next_actions))
+        .collect();
+    let mut futures = qnet::next_values(online, target, &live, n, learner.double).into_iter();
     let y: Vec<f32> = ts
         .iter()
         .map(|t| {
             let future = if t.terminal {
                 0.0
             } else {
-                learner.gamma
-                    * qnet::next_value(
-                        online,
-                        target,
-                        &t.next_state,
-                        &t.next_actions,
-                        n,
-                        learner.double,
-                    )
+                learner.gamma * futures.next().expect("one value per live transition")
             };
             (t.reward + future) as f32
         })
