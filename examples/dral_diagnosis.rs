@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
             repr: learner.repr,
             state_set: &split.state,
             state_points: None,
+            action_norm: dral.action_norm,
         };
         let mut env = AlEnv::new(
             &task,

@@ -99,6 +99,23 @@ pub enum OutputBias {
     Initial,
 }
 
+/// How DRAL's action features are put on a common scale before the Q-network sees them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActionNorm {
+    /// The score as is; each distance divided by its largest value among the step's candidates.
+    #[default]
+    MaxScaled,
+    /// As MaxScaled, then each feature minus its mean over the step's candidates, divided by its
+    /// standard deviation there: only how a candidate compares with the others remains.
+    Standardised,
+}
+
+impl ActionNorm {
+    fn is_max_scaled(&self) -> bool {
+        *self == ActionNorm::MaxScaled
+    }
+}
+
 /// Sampling from the replay buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum ReplaySampling {
@@ -188,6 +205,10 @@ pub struct DralSpec {
     /// State representation for K classes.
     #[serde(default)]
     pub state: StateRepr,
+    /// Scale of the action features (the paper does not say). Left out of a job's canonical RON
+    /// when MaxScaled, so adding the field changed no job id.
+    #[serde(default, skip_serializing_if = "ActionNorm::is_max_scaled")]
+    pub action_norm: ActionNorm,
     /// Reward (paper Eq. 2: accuracy delta on D_R).
     #[serde(default = "d_reward")]
     pub reward: Reward,

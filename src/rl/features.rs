@@ -10,7 +10,7 @@
 //! LAL-RL's action is [p(class 0), mean cosine distance to all unlabelled points, mean cosine
 //! distance to all labelled points] on standardised input features, computed pairwise as its
 //! public code does (this is what makes it slow on images).
-use super::config::StateRepr;
+use super::config::{ActionNorm, StateRepr};
 use super::env::Observation;
 use crate::episode::{Episode, Task};
 use rand::seq::IndexedRandom;
@@ -37,6 +37,8 @@ pub struct Features<'a> {
     pub state_set: &'a [usize],
     /// A random subset of D_s of this size per episode (LAL-RL); None: all of D_s.
     pub state_points: Option<usize>,
+    /// Scale of DRAL's action features.
+    pub action_norm: ActionNorm,
 }
 
 impl Features<'_> {
@@ -71,7 +73,11 @@ impl Features<'_> {
         let actions = match self.style {
             Style::Dral => {
                 let (e_c, e_l) = task.timed(|| (model.embed(&x_c), model.embed(&x_l)));
-                dral_actions(&probs_c, &e_c, &e_l, &e_c)
+                let a = dral_actions(&probs_c, &e_c, &e_l, &e_c);
+                match self.action_norm {
+                    ActionNorm::MaxScaled => a,
+                    ActionNorm::Standardised => standardise_columns(&a),
+                }
             }
             Style::LalRl => lalrl_actions(&probs_c.select(1, 0), &x_c, &x_c, &x_l),
         };
@@ -137,6 +143,16 @@ fn row_sq_norms(x: &Tensor) -> Tensor {
         start += len;
     }
     Tensor::cat(&parts, 0)
+}
+
+/// Each column minus its mean, over its standard deviation (population; constant columns become 0).
+fn standardise_columns(a: &Tensor) -> Tensor {
+    if a.size()[0] < 2 {
+        return a.zeros_like();
+    }
+    let mean = a.mean_dim(0, true, Kind::Float);
+    let std = a.std_dim(0, false, true).clamp_min(1e-6);
+    (a - mean) / std
 }
 
 /// Divides by the largest value (when positive).
@@ -236,6 +252,19 @@ mod tests {
                 .sum_dim_intlist(1, false, Kind::Float)
                 .mean(Kind::Float);
         assert!((direct - via).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    #[test]
+    fn standardised_actions_keep_only_the_comparison_between_candidates() {
+        let a = t(&[0.9, 0.2, 1.0, 0.7, 0.4, 1.0, 0.5, 0.6, 1.0], &[3, 3]);
+        let s = standardise_columns(&a);
+        let mean = Vec::<f32>::try_from(s.mean_dim(0, false, Kind::Float)).unwrap();
+        assert!(mean.iter().all(|m| m.abs() < 1e-6), "{mean:?}");
+        // A column that does not vary between candidates carries nothing: all zeros.
+        assert_eq!(Vec::<f32>::try_from(s.select(1, 2)).unwrap(), vec![0.0; 3]);
+        // The order within a column is kept.
+        let c0 = Vec::<f32>::try_from(s.select(1, 0)).unwrap();
+        assert!(c0[0] > c0[1] && c0[1] > c0[2], "{c0:?}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! per step).
 use super::job::{self, Job, JobData, JobResult, JobTiming, Point};
 use crate::episode::{Episode, Task};
-use crate::rl::config::Reward;
+use crate::rl::config::{ActionNorm, Reward};
 use crate::rl::env::{AlEnv, episode_pool};
 use crate::rl::features::{Features, Style};
 use crate::rl::policy::Learned;
@@ -32,6 +32,7 @@ struct Plan {
     reward: Reward,
     episode_pool: Option<usize>,
     state_points: Option<usize>,
+    action_norm: ActionNorm,
     classifier: ClassifierSpec,
     step_training: StepTraining,
     eval_training: StepTraining,
@@ -45,6 +46,7 @@ fn plan(job: &Job) -> Plan {
             reward: d.reward,
             episode_pool: d.candidates,
             state_points: None,
+            action_norm: d.action_norm,
             classifier: job.classifier.clone(),
             step_training: d.step_training,
             eval_training: d.eval_training,
@@ -55,6 +57,7 @@ fn plan(job: &Job) -> Plan {
             reward: l.reward,
             episode_pool: l.candidates,
             state_points: Some(l.state_points),
+            action_norm: ActionNorm::MaxScaled,
             // LAL-RL's classifier: logistic regression on standardised data-space features,
             // refitted at every step (envs.py `LalEnv.step`: `self.model.fit`).
             classifier: ClassifierSpec {
@@ -122,6 +125,7 @@ pub fn run(
         repr: p.learner.repr,
         state_set: &split.state,
         state_points: p.state_points,
+        action_norm: p.action_norm,
     };
     let mut env = AlEnv::new(
         &train_task,
