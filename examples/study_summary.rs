@@ -7,6 +7,11 @@
 use ralbench::run::JobResult;
 use std::collections::BTreeMap;
 
+/// (dataset, labels per step, strategy): what one row of the summary is about.
+type Row = (String, usize, String);
+/// Per seed: mean episode reward per iteration, and epsilon per iteration.
+type Curve = (Vec<f64>, Vec<f64>);
+
 fn main() -> anyhow::Result<()> {
     let dir = std::path::PathBuf::from(
         std::env::args()
@@ -19,8 +24,8 @@ fn main() -> anyhow::Result<()> {
         results.push(ron::from_str(&std::fs::read_to_string(&path)?)?);
     }
     // (dataset, labels per step, strategy) -> seed -> final accuracy.
-    let mut finals: BTreeMap<(String, usize, String), BTreeMap<u64, f64>> = BTreeMap::new();
-    let mut curves: BTreeMap<(String, usize, String), Vec<(Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+    let mut finals: BTreeMap<Row, BTreeMap<u64, f64>> = BTreeMap::new();
+    let mut curves: BTreeMap<Row, Vec<Curve>> = BTreeMap::new();
     for r in &results {
         let key = (
             format!("{:?}", r.job.dataset),

@@ -1,7 +1,7 @@
 //! ralbench: a declarative, deterministic benchmark harness for active learning.
 //!
 //! The modules follow the pipeline: [`spec`] (what to run) -> [`data`] (datasets and splits) ->
-//! [`noise`] (image noise on the pool) -> [`model`] (classifiers) -> [`strategy`] and [`rl`] (what to label next) -> [`run`] (jobs, results,
+//! [`noise`] (image noise on the pool) -> [`model`] (classifiers) -> [`episode`] (one active-learning episode) -> [`strategy`] and [`rl`] (what to label next) -> [`run`] (jobs, results,
 //! provenance) -> [`report`] and [`plot`] (tables, figures), [`compare`] (against published numbers). [`device`] sets up libtorch; [`rng`] and [`io`] hold the one
 //! seeded-RNG helper and the one atomic-write helper.
 pub mod compare;
