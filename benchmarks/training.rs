@@ -33,11 +33,10 @@ fn ddqn(c: &mut Criterion) {
     });
     c.bench_function("ddqn/td-target-top4-of-1000", |b| {
         b.iter(|| {
-            qnet::next_value(
+            qnet::next_values(
                 &online,
                 &target,
-                &state,
-                &actions,
+                &[(&state, &actions)],
                 4,
                 DoubleDqn::OnlinePicks,
             )

@@ -19,7 +19,7 @@ use ralbench::rl::features::{Features, Style};
 use ralbench::rl::train::{self, Learner};
 use ralbench::spec::{Spec, StepTraining, StrategySpec};
 use rand::seq::IndexedRandom;
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 fn main() -> anyhow::Result<()> {
     ralbench::device::pin_cpu_code_path();
@@ -60,7 +60,6 @@ fn main() -> anyhow::Result<()> {
             y: &y,
             shape: &data.shape,
             n_classes: data.n_classes,
-            device: Device::Cpu,
             weights: None,
             classifier: job.classifier.clone(),
             training: rule,

@@ -14,11 +14,11 @@ use rand_chacha::ChaCha20Rng;
 use std::cell::Cell;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 /// The fixed parts of every episode of one job: data, classifier, schedule.
 pub struct Task<'a> {
-    /// All inputs, `[n, dim]`, on the device.
+    /// All inputs, `[n, dim]`, on the device the classifier runs on.
     pub x: &'a Tensor,
     /// All labels (int64), on the device.
     pub y: &'a Tensor,
@@ -26,8 +26,6 @@ pub struct Task<'a> {
     pub shape: &'a [usize],
     /// Number of classes.
     pub n_classes: usize,
-    /// Where the classifier runs.
-    pub device: Device,
     /// Pretrained weights for the classifier's body.
     pub weights: Option<&'a Path>,
     /// The classifier and its protocol.
@@ -70,7 +68,7 @@ impl Task<'_> {
                 &self.classifier,
                 self.shape,
                 self.n_classes,
-                self.device,
+                self.x.device(),
                 self.weights,
                 rng,
             )
@@ -135,11 +133,6 @@ impl Episode {
             .copied()
             .filter(|&i| !self.in_labelled[i])
             .collect()
-    }
-
-    /// Whether `row` is labelled.
-    pub fn is_labelled(&self, row: usize) -> bool {
-        self.in_labelled[row]
     }
 
     /// Labels to buy at the next step: N, or what is left of the budget (0: truncated).

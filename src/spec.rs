@@ -168,35 +168,17 @@ impl Setup {
         if c.batch_size == 0 {
             return bad("batch_size", "must be at least 1".into());
         }
-        match c.optimizer {
-            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => {
-                if !(lr.is_finite() && lr > 0.0) {
-                    return bad("optimizer.lr", format!("{lr} must be a positive number"));
-                }
-            }
-            OptimizerSpec::Lbfgs {
-                c: reg,
-                tol,
-                max_iter,
-            } => {
-                if c.model != ModelSpec::LogisticRegression {
-                    return bad(
-                        "optimizer",
-                        "Lbfgs solves logistic regression only; use Adam or Sgd for this model"
-                            .into(),
-                    );
-                }
-                if !(reg.is_finite() && reg > 0.0) {
-                    return bad("optimizer.c", format!("{reg} must be a positive number"));
-                }
-                if !(tol.is_finite() && tol > 0.0) {
-                    return bad("optimizer.tol", format!("{tol} must be a positive number"));
-                }
-                if max_iter == 0 {
-                    return bad("optimizer.max_iter", "must be at least 1".into());
-                }
-            }
+        if matches!(c.optimizer, OptimizerSpec::Lbfgs { .. })
+            && c.model != ModelSpec::LogisticRegression
+        {
+            return bad(
+                "optimizer",
+                "Lbfgs solves logistic regression only; use Adam or Sgd for this model".into(),
+            );
         }
+        c.optimizer
+            .check()
+            .map_err(|(field, message)| (format!("classifier.optimizer.{field}"), message))?;
         match &c.model {
             ModelSpec::Mlp { hidden } => {
                 if let Some(i) = hidden.iter().position(|&w| w == 0) {
@@ -392,6 +374,28 @@ fn lbfgs_max_iter() -> usize {
 }
 
 impl OptimizerSpec {
+    /// Checks the values a typo could break; the error names the field (`lr`, `c`, ...).
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let positive = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err((field.to_string(), format!("{v} must be a positive number")))
+            }
+        };
+        match *self {
+            OptimizerSpec::Adam { lr, .. } | OptimizerSpec::Sgd { lr, .. } => positive("lr", lr),
+            OptimizerSpec::Lbfgs { c, tol, max_iter } => {
+                positive("c", c)?;
+                positive("tol", tol)?;
+                if max_iter == 0 {
+                    return Err(("max_iter".into(), "must be at least 1".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// scikit-learn's `LogisticRegression()` defaults: C = 1, tol = 1e-4, max_iter = 100.
     pub const SKLEARN_LOGISTIC: OptimizerSpec = OptimizerSpec::Lbfgs {
         c: 1.0,

@@ -398,14 +398,9 @@ impl LalRlSpec {
         if self.state_points == 0 {
             return Err(("state_points".into(), "must be at least 1".into()));
         }
-        if let OptimizerSpec::Lbfgs { c, tol, max_iter } = self.optimizer
-            && !(c > 0.0 && c.is_finite() && tol > 0.0 && tol.is_finite() && max_iter > 0)
-        {
-            return Err((
-                "optimizer".into(),
-                "Lbfgs needs c > 0, tol > 0 and max_iter >= 1".into(),
-            ));
-        }
+        self.optimizer
+            .check()
+            .map_err(|(field, message)| (format!("optimizer.{field}"), message))?;
         check_epsilon(self.epsilon)
     }
 }

@@ -127,40 +127,24 @@ impl QNet {
 /// Eq. 3: the positions of the N largest Q-values, exact ties to the lower position (a total
 /// order in Rust, not libtorch's `topk`, whose order among ties is unspecified).
 pub fn top_n(q: &Tensor, n: usize) -> Vec<usize> {
-    let values = Vec::<f64>::try_from(q.to_kind(Kind::Double)).expect("Q-values");
+    top_n_of(
+        &Vec::<f64>::try_from(q.to_kind(Kind::Double)).expect("Q-values"),
+        n,
+    )
+}
+
+/// [`top_n`] on values already in Rust.
+fn top_n_of(values: &[f64], n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     order.truncate(n);
     order
 }
 
-/// The value of s' in the TD target (Eq. 4): one network picks the top-N set at s', the other
-/// scores it; the set's value is the mean of its Q-values, so a target stays on the scale of
-/// one action's return whatever N is.
-pub fn next_value(
-    online: &QNet,
-    target: &QNet,
-    next_state: &Tensor,
-    next_actions: &Tensor,
-    n: usize,
-    double: DoubleDqn,
-) -> f64 {
-    tch::no_grad(|| {
-        let (picker, scorer) = match double {
-            DoubleDqn::OnlinePicks => (online, target),
-            DoubleDqn::TargetPicks => (target, online),
-        };
-        let set = top_n(&picker.q_one(next_state, next_actions), n);
-        let values = scorer.q_one(next_state, next_actions).to_kind(Kind::Double);
-        set.iter()
-            .map(|&i| values.double_value(&[i as i64]))
-            .sum::<f64>()
-            / set.len().max(1) as f64
-    })
-}
-
-/// [`next_value`] for many next states at once: one forward pass per network over every
-/// (state, candidate) pair of the batch, instead of two per transition.
+/// The value of each s' in the TD target (Eq. 4): one network picks the top-N set at s', the
+/// other scores it; the set's value is the mean of its Q-values, so a target stays on the scale
+/// of one action's return whatever N is. One forward pass per network covers every (state,
+/// candidate) pair of the batch.
 pub fn next_values(
     online: &QNet,
     target: &QNet,
@@ -193,10 +177,7 @@ pub fn next_values(
     let mut start = 0usize;
     for &c in &sizes {
         let c = c as usize;
-        let seg = &p[start..start + c];
-        let mut order: Vec<usize> = (0..c).collect();
-        order.sort_by(|&a, &b| seg[b].total_cmp(&seg[a]).then(a.cmp(&b)));
-        order.truncate(n);
+        let order = top_n_of(&p[start..start + c], n);
         let value = order.iter().map(|&i| v[start + i]).sum::<f64>() / order.len().max(1) as f64;
         out.push(value);
         start += c;
@@ -207,6 +188,29 @@ pub fn next_values(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One next state's value, computed the plain way: the reference [`next_values`] is checked against.
+    fn next_value(
+        online: &QNet,
+        target: &QNet,
+        next_state: &Tensor,
+        next_actions: &Tensor,
+        n: usize,
+        double: DoubleDqn,
+    ) -> f64 {
+        tch::no_grad(|| {
+            let (picker, scorer) = match double {
+                DoubleDqn::OnlinePicks => (online, target),
+                DoubleDqn::TargetPicks => (target, online),
+            };
+            let set = top_n(&picker.q_one(next_state, next_actions), n);
+            let values = scorer.q_one(next_state, next_actions).to_kind(Kind::Double);
+            set.iter()
+                .map(|&i| values.double_value(&[i as i64]))
+                .sum::<f64>()
+                / set.len().max(1) as f64
+        })
+    }
 
     fn net(arch: &Arch) -> QNet {
         QNet::new(arch, 4, 3, Device::Cpu, &mut crate::rng::stream(0, "q"))

@@ -159,7 +159,6 @@ pub fn run(
         y: &y_all,
         shape: &data.shape,
         n_classes: data.n_classes,
-        device,
         weights,
         classifier: job.classifier.clone(),
         training: StepTraining::Setup,
@@ -221,8 +220,7 @@ pub(crate) fn inputs(job: &Job, data: &Dataset, features: &Tensor, split: &Split
 /// Features standardised with the mean and std of the `pool` rows only (the test set must not
 /// shape the inputs); constant features are left centred.
 pub fn standardised(x: &Tensor, pool: &[usize]) -> Tensor {
-    let idx: Vec<i64> = pool.iter().map(|&i| i as i64).collect();
-    let p = x.index_select(0, &Tensor::from_slice(&idx).to_device(x.device()));
+    let p = crate::episode::rows(x, pool);
     let mean = p.mean_dim(0, true, tch::Kind::Float);
     let std = p.std_dim(0, false, true).clamp_min(1e-6);
     (x - mean) / std

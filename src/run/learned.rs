@@ -111,7 +111,6 @@ pub fn run(
         y: &y,
         shape,
         n_classes: data.n_classes,
-        device,
         weights,
         classifier: p.classifier.clone(),
         training,
