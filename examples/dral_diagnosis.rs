@@ -66,6 +66,7 @@ fn main() -> anyhow::Result<()> {
             budget: job.budget,
             step: job.labels_per_step,
             model_time: Default::default(),
+            shared_draws: None,
         };
         println!("\n== step training {rule:?}");
         reward_noise(&task, &split, job.initial_labelled, seed)?;

@@ -38,9 +38,35 @@ pub struct Task<'a> {
     pub step: usize,
     /// Wall time spent in classifier and policy-network work (see [`Task::timed`]).
     pub model_time: Cell<Duration>,
+    /// Where the classifier's draws come from: the caller's stream (None), or streams shared by
+    /// every strategy of a seed, one per round (common random numbers).
+    pub shared_draws: Option<SharedDraws>,
+}
+
+/// Classifier draws (initial weights, mini-batch order) shared by every strategy of one seed:
+/// round t (t = 0 for L_0, t = k after the k-th step) draws from `stream(seed, "{name}/round/{t}")`,
+/// so two strategies differ only by what they labelled, never by their classifier's luck.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedDraws {
+    /// The spec seed.
+    pub seed: u64,
+    /// The stream family (a job's shared stream name).
+    pub name: String,
+}
+
+impl SharedDraws {
+    /// The stream of round `round`.
+    pub fn round(&self, round: usize) -> ChaCha20Rng {
+        crate::rng::stream(self.seed, &format!("{}/round/{round}", self.name))
+    }
 }
 
 impl Task<'_> {
+    /// The stream for round `round`'s classifier draws: the shared one, else `None` (the caller's).
+    fn round_stream(&self, round: usize) -> Option<ChaCha20Rng> {
+        self.shared_draws.as_ref().map(|d| d.round(round))
+    }
+
     /// Runs `f` (classifier or policy-network work), adding its wall time to `model_time`; what
     /// is not timed this way is the harness's share of a job.
     pub fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
@@ -73,6 +99,14 @@ impl Task<'_> {
                 rng,
             )
         })
+    }
+
+    /// Accuracy, balanced accuracy and macro-F1 of `model` on the dataset rows `idx`.
+    pub fn scores(&self, model: &Classifier, idx: &[usize]) -> crate::metrics::Scores {
+        let (x, y) = (self.x_rows(idx), self.y_rows(idx));
+        let pred = self.timed(|| model.predict(&x));
+        let truth = Vec::<i64>::try_from(&y.to_device(tch::Device::Cpu)).expect("int64 labels");
+        crate::metrics::scores(&pred, &truth, self.n_classes)
     }
 
     /// Accuracy of `model` on the dataset rows `idx`.
@@ -114,6 +148,8 @@ impl Episode {
         for &i in &initial {
             in_labelled[i] = true;
         }
+        let mut shared = task.round_stream(0);
+        let rng = shared.as_mut().unwrap_or(rng);
         let mut model = task.new_classifier(rng)?;
         let (x, y) = (task.x_rows(&initial), task.y_rows(&initial));
         task.timed(|| model.fit(&x, &y, rng));
@@ -153,6 +189,8 @@ impl Episode {
         }
         self.labelled.extend_from_slice(chosen);
         self.queried.push(chosen.to_vec());
+        let mut shared = task.round_stream(self.queried.len());
+        let rng = shared.as_mut().unwrap_or(rng);
         if task.training == StepTraining::Setup && task.classifier.retrain == Retrain::FromScratch {
             self.model = task.new_classifier(rng)?;
         }

@@ -236,7 +236,10 @@ fn main() -> ExitCode {
             match plan.1.execute(&opts) {
                 Ok(outcome) => {
                     match (&outcome.table, shard) {
-                        (Some(table), _) => print!("{}", table.to_markdown()),
+                        (Some(table), _) => {
+                            print!("{}", table.to_markdown());
+                            print_footer(table);
+                        }
                         (None, Some(s)) => println!(
                             "shard {}/{} done; join the shards with `bench merge DIR.. --out DIR`",
                             s.index, s.count
@@ -657,10 +660,21 @@ fn read_matrix(path: &std::path::Path) -> anyhow::Result<(usize, usize, Vec<f64>
 }
 
 /// Prints a rebuilt table, or the error (exit 2: the directories given are not usable).
+/// The statistics' one-line summaries, after a blank line.
+fn print_footer(table: &ralbench::report::Table) {
+    if !table.footer.is_empty() {
+        println!();
+        for line in &table.footer {
+            println!("{line}");
+        }
+    }
+}
+
 fn print_table(result: anyhow::Result<ralbench::report::Table>) -> ExitCode {
     match result {
         Ok(table) => {
             print!("{}", table.to_markdown());
+            print_footer(&table);
             ExitCode::SUCCESS
         }
         Err(e) => {

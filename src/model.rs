@@ -345,6 +345,15 @@ impl Classifier {
         })
     }
 
+    /// The most probable class of each row of `x` (ties: the lowest class, as argmax).
+    pub fn predict(&self, x: &Tensor) -> Vec<i64> {
+        let pred = self
+            .predict_proba(x)
+            .argmax(-1, false)
+            .to_device(Device::Cpu);
+        Vec::<i64>::try_from(&pred).expect("int64 classes")
+    }
+
     /// Fraction of rows whose most probable class equals the label.
     pub fn accuracy(&self, x: &Tensor, y: &Tensor) -> f64 {
         let pred = self.predict_proba(x).argmax(-1, false);

@@ -60,6 +60,9 @@ pub struct Spec {
     /// The interval printed after the mean over seeds.
     #[serde(default)]
     pub interval: IntervalKind,
+    /// What the tables show: `Accuracy` (default), `BalancedAccuracy` or `MacroF1`.
+    #[serde(default)]
+    pub metric: Metric,
     /// Seeds; each (strategy, seed) pair is one job.
     pub seeds: Vec<u64>,
     /// Also write table-time.md with the mean wall time per row (the paper's Table 2 has one).
@@ -491,6 +494,29 @@ impl StrategySpec {
             StrategySpec::Dral(d) => d.top_n.unwrap_or(default),
             StrategySpec::LalRl(l) => l.top_n.unwrap_or(default),
             _ => default,
+        }
+    }
+}
+
+/// The metric the tables, plots and statistics show (every job file stores all of them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Metric {
+    /// Test accuracy (the paper's metric).
+    #[default]
+    Accuracy,
+    /// Mean per-class recall on the test set.
+    BalancedAccuracy,
+    /// Mean per-class F1 on the test set.
+    MacroF1,
+}
+
+impl Metric {
+    /// The name printed in titles.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "test accuracy",
+            Metric::BalancedAccuracy => "test balanced accuracy",
+            Metric::MacroF1 => "test macro-F1",
         }
     }
 }

@@ -1,8 +1,8 @@
 //! One job: a single active-learning episode for one (setup, noise, strategy, seed) of a spec.
 use crate::data::{Dataset, Origin, split::Split};
-use crate::episode::{Episode, Task};
+use crate::episode::{Episode, SharedDraws, Task};
 use crate::spec::{
-    ClassifierSpec, DatasetSpec, NoiseSpec, Spec, SplitSpec, StepTraining, StrategySpec,
+    ClassifierSpec, DatasetSpec, Metric, NoiseSpec, Spec, SplitSpec, StepTraining, StrategySpec,
 };
 use crate::strategy;
 use serde::{Deserialize, Serialize};
@@ -83,19 +83,53 @@ impl Job {
         format!("{what}/{split}")
     }
 
+    /// The classifier draws of the evaluation episode, shared by every strategy of the seed
+    /// (common random numbers: the same initial weights and mini-batch order in every round).
+    pub fn classifier_draws(&self) -> SharedDraws {
+        SharedDraws {
+            seed: self.seed,
+            name: self.shared_stream_name("classifier"),
+        }
+    }
+
     /// The noise label of this job's table row (`0%` when clean).
     pub fn noise_label(&self) -> String {
         self.noise.as_ref().map_or("0%".into(), NoiseSpec::label)
     }
 }
 
-/// Test accuracy at one label count.
+/// The test-set metrics at one label count.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// Labelled points the classifier was trained on.
     pub labels: usize,
     /// Accuracy on the test set.
     pub test_accuracy: f64,
+    /// Balanced accuracy (mean per-class recall) on the test set.
+    pub test_balanced_accuracy: f64,
+    /// Macro-F1 on the test set.
+    pub test_macro_f1: f64,
+}
+
+impl Point {
+    /// The point's metrics of the test set's predictions after `labels` labels.
+    pub fn new(labels: usize, scores: crate::metrics::Scores) -> Point {
+        Point {
+            labels,
+            test_accuracy: scores.accuracy,
+            test_balanced_accuracy: scores.balanced_accuracy,
+            test_macro_f1: scores.macro_f1,
+        }
+    }
+
+    /// The value of `metric`.
+    pub fn value(&self, metric: Metric) -> f64 {
+        match metric {
+            Metric::Accuracy => self.test_accuracy,
+            Metric::BalancedAccuracy => self.test_balanced_accuracy,
+            Metric::MacroF1 => self.test_macro_f1,
+        }
+    }
 }
 
 /// What a job produced: deterministic for a given job, device and thread count.
@@ -165,6 +199,7 @@ pub fn run(
         budget: job.budget,
         step: job.labels_per_step,
         model_time: Default::default(),
+        shared_draws: Some(job.classifier_draws()),
     };
     let mut strategy = strategy::for_spec(&job.strategy)
         .ok_or_else(|| anyhow::anyhow!("{} is a learned strategy", job.strategy.name()))?;
@@ -172,10 +207,10 @@ pub fn run(
     let mut ep = Episode::start(&task, split.pool.clone(), initial.clone(), &mut rng)?;
     let mut curve = Vec::new();
     strategy::run_episode(&task, strategy.as_mut(), &mut ep, &mut rng, |ep| {
-        curve.push(Point {
-            labels: ep.labelled.len(),
-            test_accuracy: task.accuracy(&ep.model, &split.test),
-        })
+        curve.push(Point::new(
+            ep.labelled.len(),
+            task.scores(&ep.model, &split.test),
+        ))
     })?;
     let result = JobResult {
         job_id,

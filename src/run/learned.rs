@@ -106,7 +106,7 @@ pub fn run(
         // `_scale_data`), no pretrained body.
         Style::LalRl => (job::standardised(&x, &split.pool), &flat[..], None),
     };
-    let task_with = |training| Task {
+    let task_with = |training, shared_draws| Task {
         x: &x,
         y: &y,
         shape,
@@ -117,8 +117,14 @@ pub fn run(
         budget: job.budget,
         step: job.labels_per_step,
         model_time: Default::default(),
+        shared_draws,
     };
-    let (train_task, eval_task) = (task_with(p.step_training), task_with(p.eval_training));
+    // Training episodes draw from the job's own stream; the evaluation shares the seed's
+    // classifier draws with every other strategy (common random numbers).
+    let (train_task, eval_task) = (
+        task_with(p.step_training, None),
+        task_with(p.eval_training, Some(job.classifier_draws())),
+    );
     let features = || Features {
         style: p.style,
         repr: p.learner.repr,
@@ -178,10 +184,10 @@ pub fn run(
     let mut ep = Episode::start(&eval_task, pool, initial.clone(), &mut eval_rng)?;
     let mut curve = Vec::new();
     strategy::run_episode(&eval_task, &mut learned, &mut ep, &mut eval_rng, |ep| {
-        curve.push(Point {
-            labels: ep.labelled.len(),
-            test_accuracy: eval_task.accuracy(&ep.model, &split.test),
-        })
+        curve.push(Point::new(
+            ep.labelled.len(),
+            eval_task.scores(&ep.model, &split.test),
+        ))
     })?;
     let result = JobResult {
         job_id,

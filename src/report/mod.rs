@@ -4,9 +4,12 @@
 //!
 //! Everything here is computed from the spec and the job results alone, so `bench report` and
 //! `bench merge` rebuild exactly what `bench run` wrote.
+pub mod stats;
+
 use crate::data::Origin;
 use crate::run::{JobResult, JobTiming};
-use crate::spec::{IntervalKind, Spec, StrategySpec};
+use crate::spec::{Spec, StrategySpec};
+use crate::stats::mean_interval;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +25,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
     /// Lines printed under the table (caveats a reader must see).
     pub notes: Vec<String>,
+    /// Lines printed after the table on the terminal but not written into table.md (the one-line
+    /// summaries of the statistics).
+    pub footer: Vec<String>,
 }
 
 impl Table {
@@ -72,38 +78,6 @@ pub struct SummaryCell {
     pub interval: Option<f64>,
 }
 
-/// Mean and interval of `values` (the interval is None for a single value). Bootstrap draws from
-/// a fixed stream keyed by `key`, so it is as deterministic as everything else.
-pub fn mean_interval(values: &[f64], kind: IntervalKind, key: &str) -> (f64, Option<f64>) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, None);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let std = var.sqrt();
-    let interval = match kind {
-        IntervalKind::Std => std,
-        IntervalKind::StdErr => std / n.sqrt(),
-        IntervalKind::Bootstrap => {
-            use rand::Rng;
-            let mut rng = crate::rng::stream(0, &format!("bootstrap/{key}"));
-            let mut means: Vec<f64> = (0..2000)
-                .map(|_| {
-                    (0..values.len())
-                        .map(|_| values[rng.random_range(0..values.len())])
-                        .sum::<f64>()
-                        / n
-                })
-                .collect();
-            means.sort_by(f64::total_cmp);
-            let q = |p: f64| means[((means.len() - 1) as f64 * p).round() as usize];
-            (q(0.84) - q(0.16)) / 2.0
-        }
-    };
-    (mean, Some(interval))
-}
-
 fn noise_labels(spec: &Spec) -> Vec<String> {
     if spec.noise.is_empty() {
         vec!["0%".into()]
@@ -138,7 +112,7 @@ pub fn summarise(
                         let values: Vec<f64> = mine
                             .iter()
                             .filter_map(|r| r.curve.iter().find(|p| p.labels == labels))
-                            .map(|p| p.test_accuracy)
+                            .map(|p| p.value(spec.metric))
                             .collect();
                         let (mean, interval) = if values.is_empty() {
                             (None, None)
@@ -181,8 +155,9 @@ fn title(spec: &Spec) -> String {
         Origin::Synthetic => format!("{}, SYNTHETIC data, not a paper reproduction", d.name()),
     };
     format!(
-        "{}: test accuracy, mean ± {} over {} seeds ({})",
+        "{}: {}, mean ± {} over {} seeds ({})",
         spec.name,
+        spec.metric.name(),
         spec.interval.name(),
         spec.seeds.len(),
         spec.setups
@@ -272,6 +247,7 @@ pub fn render(spec: &Spec, rows: &[SummaryRow], time: bool) -> Table {
         header,
         rows: body,
         notes,
+        footer: vec![],
     }
 }
 
@@ -300,8 +276,9 @@ pub fn to_csv(spec: &Spec, rows: &[SummaryRow]) -> String {
     out
 }
 
-/// Writes table.md, table.csv, table.ron, table-time.md (when the spec asks), and the plots, into
-/// `dir`; returns the table to show: the timed one when the spec asks for time, else table.md's.
+/// Writes table.md, table.csv, table.ron, table-time.md (when the spec asks), stats.md, stats.csv,
+/// stats.ron, and the plots (curves, and the critical-difference diagram cd.svg / cd.png where
+/// there are at least 2 cells), into `dir`; returns the table to show: the timed one when the spec asks for time, else table.md's.
 pub fn write_reports(
     dir: &Path,
     spec: &Spec,
@@ -329,6 +306,10 @@ pub fn write_reports(
     ];
     // With a time column, that is the table to show (the paper's Table 2 has one); table.md
     // stays without it, so it is identical across reruns.
+    let statistics = stats::compute(spec, results);
+    files.push(("stats.md", stats::to_markdown(spec, &statistics)));
+    files.push(("stats.csv", stats::to_csv(&statistics)));
+    files.push(("stats.ron", crate::run::pretty(&statistics)));
     let shown = if spec.report_time {
         let timed = render(spec, &rows, true);
         files.push(("table-time.md", timed.to_markdown()));
@@ -342,6 +323,17 @@ pub fn write_reports(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     crate::plot::curves(dir, spec, results)?;
+    if let Some(f) = &statistics.friedman {
+        crate::plot::critical_difference(
+            dir,
+            &statistics.strategies,
+            &statistics.mean_ranks,
+            f.critical_difference,
+            f.cells,
+        )?;
+    }
+    let mut shown = shown;
+    shown.footer = stats::summary(&statistics);
     Ok(shown)
 }
 
@@ -350,35 +342,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mean_and_intervals_match_hand_computation() {
-        let v = [0.5, 0.7, 0.9];
-        let (m, s) = mean_interval(&v, IntervalKind::Std, "t");
-        assert!((m - 0.7).abs() < 1e-12);
-        assert!((s.unwrap() - 0.2).abs() < 1e-12);
-        let (_, se) = mean_interval(&v, IntervalKind::StdErr, "t");
-        assert!((se.unwrap() - 0.2 / 3f64.sqrt()).abs() < 1e-12);
-        assert_eq!(mean_interval(&[0.3], IntervalKind::Std, "t"), (0.3, None));
-    }
-
-    #[test]
-    fn bootstrap_interval_is_deterministic_and_about_the_standard_error() {
-        let v = [0.50, 0.55, 0.60, 0.65, 0.70];
-        let (_, a) = mean_interval(&v, IntervalKind::Bootstrap, "k");
-        let (_, b) = mean_interval(&v, IntervalKind::Bootstrap, "k");
-        assert_eq!(a, b);
-        let (_, se) = mean_interval(&v, IntervalKind::StdErr, "k");
-        let (a, se) = (a.unwrap(), se.unwrap());
-        // The bootstrap's 68% half-width is close to the plug-in standard error (n-1 vs n).
-        assert!((a - se).abs() < 0.3 * se, "{a} vs {se}");
-    }
-
-    #[test]
     fn markdown_has_title_header_rule_and_rows() {
         let t = Table {
             title: "t".into(),
             header: vec!["a".into(), "b".into()],
             rows: vec![vec!["1".into(), "2".into()]],
             notes: vec![],
+            footer: vec![],
         };
         assert_eq!(
             t.to_markdown(),
