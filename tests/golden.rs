@@ -1,4 +1,5 @@
-//! Golden regression: the CI-scale specs rerun and their tables compared exactly with golden/.
+//! Golden regression: the CI-scale specs rerun and their tables compared exactly with golden/;
+//! each run also checks the paired design (every strategy of a seed starts from the same metrics).
 //!
 //! Snapshots are keyed by device kind and thread count (libtorch's results differ between them).
 //! To accept an intended change: `INSTA_UPDATE=always cargo test --release --test golden`, review
@@ -10,6 +11,7 @@ const THREADS: usize = 1;
 fn check_golden(spec: &str, name: &str) {
     let out = tempfile::tempdir().expect("temp dir");
     common::run_spec(spec, out.path(), THREADS);
+    common::assert_same_start(out.path());
     let table = std::fs::read_to_string(out.path().join("table.md")).expect("table.md written");
     insta::with_settings!({
         snapshot_path => "../golden",
@@ -103,10 +105,11 @@ fn same_spec_twice_gives_byte_identical_results() {
         common::result_files(a.path()),
         common::result_files(b.path()),
     );
-    // 20 job files, spec.ron, run.ron, table.md/.csv/.ron, curves.svg/.png (timing.ron left out).
+    // 20 job files, spec.ron, run.ron, table.md/.csv/.ron, stats.md/.csv/.ron, curves.svg/.png
+    // (timing.ron left out; one cell, so no critical-difference diagram).
     assert_eq!(
         fa.len(),
-        4 * 5 + 7,
+        4 * 5 + 10,
         "{:?}",
         fa.iter().map(|f| &f.0).collect::<Vec<_>>()
     );

@@ -243,9 +243,10 @@ fn compare_prints_each_cell_and_refuses_synthetic_runs() {
         .arg(&paper)
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"\| margin \| 0% \| 100 \| 0\.\d{4} ± 0\.\d{4} \| 0\.9000 ± 0\.0100 \| [+-]\d+\.\d\d \|").unwrap())
+        .stdout(predicate::str::is_match(r"\| margin \| 0% \| 100 \| 0\.\d{4} ± 0\.\d{4}, 5 \| 0\.9000 ± 0\.0100 \| [+-]\d\.\d{4} \| (consistent|higher|lower) \(\d\.\d{3}\) \| (consistent|higher|lower) \(\d\.\d{3}\) \|").unwrap())
         .stdout(predicate::str::contains("| dral | 0% | 100 | missing |"))
-        .stdout(predicate::str::contains("1 of 2 published cells compared"));
+        .stdout(predicate::str::contains("1 of 2 published cells compared, 1 missing"))
+        .stdout(predicate::str::contains("consistent under either reading"));
     let synthetic = tempfile::tempdir().unwrap();
     common::run_spec("specs/ci/synthetic-histology.ron", synthetic.path(), 1);
     common::bench()

@@ -65,3 +65,44 @@ pub fn result_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// Asserts that every strategy of a seed (per dataset and noise level) has the same metrics at
+/// L_0 in the job files under `out/jobs`: the paired design (common random numbers) gives each
+/// strategy the same initial set and the same classifier draws, so nothing differs before the
+/// first query. LAL-RL runs its own classifier (logistic regression, as its public code) and is
+/// left out.
+pub fn assert_same_start(out: &Path) {
+    use ralbench::run::JobResult;
+    use std::collections::BTreeMap;
+    let mut starts: BTreeMap<String, Vec<(String, [f64; 3])>> = BTreeMap::new();
+    for entry in std::fs::read_dir(out.join("jobs")).expect("jobs dir") {
+        let path = entry.expect("dir entry").path();
+        let text = std::fs::read_to_string(&path).expect("readable job file");
+        let r: JobResult = ron::from_str(&text).expect("a job result");
+        if matches!(r.job.strategy, ralbench::spec::StrategySpec::LalRl(_)) {
+            continue;
+        }
+        let p = r.curve[0];
+        let key = format!(
+            "{} {} {:?} seed {}",
+            r.job.dataset.name(),
+            r.job.noise_label(),
+            r.job.classifier,
+            r.job.seed
+        );
+        starts.entry(key).or_default().push((
+            r.job.strategy.name(),
+            [p.test_accuracy, p.test_balanced_accuracy, p.test_macro_f1],
+        ));
+    }
+    assert!(!starts.is_empty(), "no job files under {}", out.display());
+    for (key, all) in starts {
+        for (name, m) in &all {
+            assert_eq!(
+                *m, all[0].1,
+                "{key}: {name} starts at {m:?}, {} at {:?}",
+                all[0].0, all[0].1
+            );
+        }
+    }
+}
