@@ -6,6 +6,11 @@
 
 The quickstart cases are the per-seed differences (strategy minus random) of the CI quickstart's
 stats.csv; the other cases cover ties, zeros, one sign, n = 2 and n = 25.
+
+    /tmp/stats-venv/bin/python tests/data/stats_reference.py --check DIR/stats.csv
+
+checks a run's stats.csv instead: every t-test and exact Wilcoxon p-value in it against scipy on
+the same per-seed differences, printing the largest absolute difference (exit 1 above 1e-9).
 """
 import csv
 import json
@@ -29,7 +34,24 @@ def paired(d):
     return out
 
 
+def check(path):
+    worst, rows = 0.0, 0
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            case = paired(row["differences"].split())
+            for ours, theirs in [(row["t_p"], case.get("t_p")), (row["wilcoxon_p"], case.get("w_p"))]:
+                if (ours == "") != (theirs is None):
+                    sys.exit(f"{row}: ours {ours!r}, scipy {theirs!r}")
+                if theirs is not None:
+                    worst = max(worst, abs(float(ours) - theirs))
+            rows += 1
+    print(f"{rows} comparisons, largest |p - scipy p| = {worst:.3g}")
+    sys.exit(0 if worst <= 1e-9 else 1)
+
+
 def main():
+    if sys.argv[1] == "--check":
+        check(sys.argv[2])
     quickstart = []
     with open(sys.argv[1]) as f:
         for row in csv.DictReader(f):
