@@ -26,6 +26,7 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         bench run specs/quickstart.ron\n  \
         bench run specs/quickstart.ron --out /tmp/qs --threads 2\n  \
+        bench run specs/baselines.ron --jobs 2          # two jobs at once, same results\n  \
         bench run specs/quickstart.ron --device cuda\n\n\
         Results go to results/<spec name>/ unless --out is given: jobs/<id>.ron per job, run.ron \
         (provenance), timing.ron, table.md. Finished jobs found there are reused, so an \
@@ -40,9 +41,14 @@ enum Command {
         /// Where libtorch computes: auto (CUDA when available), cpu or cuda.
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
-        /// libtorch threads; results are bit-identical only for the same count.
+        /// libtorch threads per job; results are bit-identical only for the same count.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         threads: u16,
+        /// Jobs run at once [default: the machine's cores divided by --threads]. Results do
+        /// not depend on it; memory grows with it (each running job holds its own classifier,
+        /// episode and, for learned strategies, replay buffer).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Run only shard M of N (1-based, every N-th job); default: SLURM_ARRAY_TASK_ID and
         /// SLURM_ARRAY_TASK_COUNT when set. Join the shards with `bench merge`.
         #[arg(long)]
@@ -214,6 +220,7 @@ fn main() -> ExitCode {
             out,
             device,
             threads,
+            jobs,
             shard,
         } => {
             let shard = match shard.map_or_else(ralbench::run::Shard::from_slurm, |s| Ok(Some(s))) {
@@ -231,6 +238,7 @@ fn main() -> ExitCode {
                 out: out.unwrap_or_else(|| PathBuf::from("results").join(&plan.0)),
                 device,
                 threads: threads as usize,
+                jobs: jobs.map_or_else(|| default_jobs(threads as usize), |j| j as usize),
                 shard,
             };
             match plan.1.execute(&opts) {
@@ -660,6 +668,12 @@ fn read_matrix(path: &std::path::Path) -> anyhow::Result<(usize, usize, Vec<f64>
 }
 
 /// Prints a rebuilt table, or the error (exit 2: the directories given are not usable).
+/// Jobs at once by default: the machine's cores divided by the threads each job uses.
+fn default_jobs(threads: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / threads.max(1)).max(1)
+}
+
 /// The statistics' one-line summaries, after a blank line.
 fn print_footer(table: &ralbench::report::Table) {
     if !table.footer.is_empty() {

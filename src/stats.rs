@@ -235,16 +235,23 @@ pub fn paired_t_power(effect: f64, n: usize, alpha: f64) -> f64 {
     let delta = effect * (n as f64).sqrt();
     let z = Normal::new(0.0, 1.0).expect("standard normal");
     let chi = ChiSquared::new(df).expect("df >= 1");
-    // Integrate over u = F_chi(v) in (0, 1): midpoints, where the integrand is smooth and bounded.
-    let m = 4000;
-    (0..m)
-        .map(|i| {
-            let v = chi.inverse_cdf((i as f64 + 0.5) / m as f64);
-            let c = crit * (v / df).sqrt();
-            z.sf(c - delta) + z.cdf(-c - delta)
-        })
-        .sum::<f64>()
-        / m as f64
+    // Integrate over w = sqrt(V): the chi-square density times 2w is finite at 0 for every df,
+    // and beyond the upper limit the density is negligible.
+    let upper = (df + 12.0 * (2.0 * df).sqrt() + 40.0).sqrt();
+    simpson(0.0, upper, 1000, |w| {
+        if w == 0.0 {
+            // The limit of 2 w f(w^2) at 0: 2 / sqrt(2 pi) for df = 1, 0 above.
+            return if df == 1.0 {
+                2.0 / (2.0 * std::f64::consts::PI).sqrt() * (z.sf(-delta) + z.cdf(-delta))
+            } else {
+                0.0
+            };
+        }
+        let v = w * w;
+        let c = crit * (v / df).sqrt();
+        // ln_pdf: the density itself overflows at a few hundred degrees of freedom.
+        2.0 * w * chi.ln_pdf(v).exp() * (z.sf(c - delta) + z.cdf(-c - delta))
+    })
 }
 
 /// What [`seeds_for_power`] found.
@@ -266,13 +273,17 @@ pub fn seeds_for_power(effect: f64, alpha: f64, power: f64) -> SeedsNeeded {
         return SeedsNeeded::NoEffect;
     }
     let reaches = |n: usize| paired_t_power(effect.abs(), n, alpha) >= power;
-    if !reaches(LIMIT) {
-        return SeedsNeeded::MoreThan(LIMIT);
+    if reaches(2) {
+        return SeedsNeeded::Seeds(2);
     }
-    // Power grows with n: bisect on [2, LIMIT].
-    let (mut lo, mut hi) = (2usize, LIMIT);
-    if reaches(lo) {
-        return SeedsNeeded::Seeds(lo);
+    // Power grows with n: double until it is reached, then bisect.
+    let (mut lo, mut hi) = (2usize, 4usize);
+    while !reaches(hi) {
+        if hi >= LIMIT {
+            return SeedsNeeded::MoreThan(LIMIT);
+        }
+        lo = hi;
+        hi = (hi * 2).min(LIMIT);
     }
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;

@@ -147,3 +147,38 @@ fn an_interrupted_run_resumes_to_the_same_results() {
         common::result_files(resumed.path())
     );
 }
+
+/// A worker pool gives the files one worker gives, learned strategies (policies/) included.
+#[test]
+fn parallel_jobs_give_byte_identical_results() {
+    let one = tempfile::tempdir().expect("temp dir");
+    let three = tempfile::tempdir().expect("temp dir");
+    common::run_spec_with(
+        "specs/ci/figure2.ron",
+        one.path(),
+        THREADS,
+        &["--jobs", "1"],
+    );
+    common::run_spec_with(
+        "specs/ci/figure2.ron",
+        three.path(),
+        THREADS,
+        &["--jobs", "3"],
+    );
+    let (a, b) = (
+        common::result_files(one.path()),
+        common::result_files(three.path()),
+    );
+    assert!(a.iter().any(|(p, _)| p.starts_with("policies")));
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((pa, ba), (_, bb)) in a.iter().zip(&b) {
+        assert!(
+            ba == bb,
+            "{} differs between --jobs 1 and --jobs 3",
+            pa.display()
+        );
+    }
+}

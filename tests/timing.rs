@@ -59,6 +59,7 @@ fn quickstart_time_in_calibration_units_stays_in_its_band() {
     let plan = ralbench::run::Plan::new(spec, &text, &spec_path, &sources).unwrap();
     let out = tempfile::tempdir().unwrap();
     let opts = ralbench::run::RunOptions {
+        jobs: 1,
         out: out.path().to_owned(),
         device: ralbench::device::DeviceChoice::Cpu,
         threads: 1,

@@ -39,8 +39,10 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Device choice.
     pub device: DeviceChoice,
-    /// libtorch threads.
+    /// libtorch threads per job.
     pub threads: usize,
+    /// Jobs run at once (worker threads); results do not depend on it.
+    pub jobs: usize,
     /// Run only this shard of the jobs.
     pub shard: Option<Shard>,
 }
@@ -168,7 +170,68 @@ pub struct Plan {
     features: Vec<tch::Tensor>,
 }
 
+/// What a worker needs to run one job: the plan's read-only parts and where results go.
+struct JobContext<'a> {
+    spec: &'a Spec,
+    data: &'a [Dataset],
+    weights: &'a [Option<PathBuf>],
+    splits: &'a BTreeMap<(usize, u64), split::Split>,
+    device: tch::Device,
+    jobs_dir: &'a Path,
+    policies_dir: &'a Path,
+    compute: String,
+    progress: &'a Progress,
+}
+
+impl JobContext<'_> {
+    /// Runs `job` on `features` (this worker's view of the plan's feature tensors) and writes
+    /// its result file.
+    fn run(&self, job: &Job, features: &[tch::Tensor]) -> anyhow::Result<(JobResult, JobTiming)> {
+        use anyhow::Context;
+        let id = job.id();
+        let setup = setup_index(self.spec, job);
+        let label = job_label(&self.data[setup], job);
+        let store = learned::PolicyStore {
+            dir: self.policies_dir,
+            compute: self.compute.clone(),
+        };
+        let mut report = |line: String| self.progress.note(&format!("{label}: {line}"));
+        let input = job::JobData {
+            data: &self.data[setup],
+            features: &features[setup],
+            split: &self.splits[&(setup, job.seed)],
+        };
+        let weights = self.weights[setup].as_deref();
+        let (result, timing) = if job.strategy.is_learned() {
+            learned::run(job, &input, self.device, weights, &store, &mut report)
+        } else {
+            job::run(job, &input, self.device, weights)
+        }
+        .with_context(|| format!("job {id} ({label})"))?;
+        let path = self.jobs_dir.join(format!("{id}.ron"));
+        write_atomic(&path, pretty(&result).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok((result, timing))
+    }
+}
+
+/// How progress lines name a job.
+fn job_label(data: &Dataset, job: &Job) -> String {
+    format!(
+        "{} {} noise {} seed {}",
+        data.name,
+        job.strategy.name(),
+        job.noise_label(),
+        job.seed
+    )
+}
+
 impl Plan {
+    /// How progress lines name `job`.
+    fn label(&self, job: &Job) -> String {
+        job_label(&self.data[setup_index(&self.spec, job)], job)
+    }
+
     /// Loads the data (and any pretrained weights), expands the jobs, makes the splits, and
     /// checks each pool is large enough.
     pub fn new(
@@ -266,50 +329,87 @@ impl Plan {
             .map(|(_, job)| job)
             .collect();
         let progress = Progress::new(mine.len() as u64);
+        // Per job of `mine`, in run order: its result and timing once known.
+        let mut slots: Vec<Option<(JobResult, Option<JobTiming>)>> = vec![None; mine.len()];
+        let mut pending = Vec::new();
+        let (mut ran, mut reused) = (0, 0);
+        for (i, job) in mine.iter().enumerate() {
+            let id = job.id();
+            match finished(&jobs_dir.join(format!("{id}.ron")), job) {
+                Some(done) => {
+                    progress.job_done(&self.label(job), &done, None);
+                    slots[i] = Some((done, earlier.get(&id).copied().flatten()));
+                    reused += 1;
+                }
+                None => pending.push(i),
+            }
+        }
+        // A pool of workers takes the pending jobs in run order; each writes its job's file as
+        // soon as the job ends. The first failure stops new jobs from starting; jobs already
+        // running finish and are kept.
+        let workers = opts.jobs.max(1).min(pending.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut failure = None;
+        let ctx = JobContext {
+            spec: &self.spec,
+            data: &self.data,
+            weights: &self.weights,
+            splits: &self.splits,
+            device,
+            jobs_dir: &jobs_dir,
+            policies_dir: &policies_dir,
+            compute: format!("{}-threads{}", compute.kind, compute.threads),
+            progress: &progress,
+        };
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            for _ in 0..workers {
+                // Each worker holds shallow copies of the feature tensors: one storage, shared.
+                let features: Vec<tch::Tensor> =
+                    self.features.iter().map(|f| f.shallow_clone()).collect();
+                let (tx, ctx, next, stop, pending, mine) =
+                    (tx.clone(), &ctx, &next, &stop, &pending, &mine);
+                scope.spawn(move || {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    while !stop.load(SeqCst) {
+                        let k = next.fetch_add(1, SeqCst);
+                        let Some(&i) = pending.get(k) else { break };
+                        ctx.progress.started();
+                        let out = ctx.run(mine[i], &features);
+                        if out.is_err() {
+                            stop.store(true, SeqCst);
+                        }
+                        if tx.send((i, out)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for (i, out) in rx {
+                match out {
+                    Ok((result, timing)) => {
+                        progress.job_done(&self.label(mine[i]), &result, Some(timing));
+                        slots[i] = Some((result, Some(timing)));
+                        ran += 1;
+                    }
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+        });
+        if let Some(e) = failure {
+            progress.finish();
+            return Err(e);
+        }
         let mut results = Vec::with_capacity(mine.len());
         let mut timings = BTreeMap::new();
-        let (mut ran, mut reused) = (0, 0);
-        for job in mine {
-            let id = job.id();
-            let path = jobs_dir.join(format!("{id}.ron"));
-            let setup = setup_index(&self.spec, job);
-            let label = format!(
-                "{} {} noise {} seed {}",
-                self.data[setup].name,
-                job.strategy.name(),
-                job.noise_label(),
-                job.seed
-            );
-            if let Some(done) = finished(&path, job) {
-                progress.job_done(&label, &done, None);
-                results.push(done);
-                timings.insert(id.clone(), earlier.get(&id).copied().flatten());
-                reused += 1;
-                continue;
-            }
-            let store = learned::PolicyStore {
-                dir: &policies_dir,
-                compute: format!("{}-threads{}", compute.kind, compute.threads),
-            };
-            let mut report = |line: String| progress.note(&format!("{label}: {line}"));
-            let input = job::JobData {
-                data: &self.data[setup],
-                features: &self.features[setup],
-                split: &self.splits[&(setup, job.seed)],
-            };
-            let weights = self.weights[setup].as_deref();
-            let (result, timing) = if job.strategy.is_learned() {
-                learned::run(job, &input, device, weights, &store, &mut report)
-            } else {
-                job::run(job, &input, device, weights)
-            }
-            .with_context(|| format!("job {id} ({label})"))?;
-            write_atomic(&path, pretty(&result).as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            progress.job_done(&label, &result, Some(timing));
+        for slot in slots {
+            let (result, timing) = slot.expect("every job finished or failed");
+            timings.insert(result.job_id.clone(), timing);
             results.push(result);
-            timings.insert(id, Some(timing));
-            ran += 1;
         }
         progress.finish();
 
@@ -407,11 +507,13 @@ pub fn pretty<T: Serialize>(value: &T) -> String {
     text
 }
 
-/// A progress bar on a terminal, one plain line per job elsewhere.
+/// A progress bar on a terminal (jobs done, jobs in flight), one plain line per job elsewhere.
+/// Shared by the workers of a run.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: u64,
-    done: std::cell::Cell<u64>,
+    done: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -420,22 +522,40 @@ impl Progress {
             let bar = indicatif::ProgressBar::new(total);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} jobs  {msg}",
+                    "{bar:30} {pos}/{len} jobs, {prefix} running, {elapsed_precise} (eta {eta}) {wide_msg}",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
             );
+            bar.set_prefix("0");
             bar
         });
         Progress {
             bar,
             total,
             done: 0.into(),
+            in_flight: 0.into(),
+        }
+    }
+
+    /// A worker started a job.
+    fn started(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(now.to_string());
         }
     }
 
     fn job_done(&self, label: &str, result: &JobResult, timing: Option<JobTiming>) {
-        self.done.set(self.done.get() + 1);
+        use std::sync::atomic::Ordering::SeqCst;
+        let done = self.done.fetch_add(1, SeqCst) + 1;
+        if timing.is_some() {
+            let now = self.in_flight.fetch_sub(1, SeqCst).saturating_sub(1);
+            if let Some(bar) = &self.bar {
+                bar.set_prefix(now.to_string());
+            }
+        }
         let last = result.curve.last().map_or(f64::NAN, |p| p.test_accuracy);
         let how = timing.map_or("reused".to_string(), |t| format!("{:.1} s", t.total_s));
         let line = format!("{label}: final accuracy {last:.4} ({how})");
@@ -444,7 +564,7 @@ impl Progress {
                 bar.set_message(line);
                 bar.inc(1);
             }
-            None => eprintln!("[{}/{}] {line}", self.done.get(), self.total),
+            None => eprintln!("[{done}/{}] {line}", self.total),
         }
     }
 

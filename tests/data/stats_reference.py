@@ -83,7 +83,7 @@ def main():
         for k in range(2, 11)
     }
     power = []
-    for effect, n in [(0.5, 10), (1.0, 5), (0.3, 40), (2.0, 3), (0.8, 12)]:
+    for effect, n in [(0.5, 10), (1.0, 5), (0.3, 40), (2.0, 3), (0.8, 12), (0.05, 230), (0.05, 1000), (0.02, 5000)]:
         df = n - 1
         crit = stats.t.ppf(0.975, df)
         nc = effect * np.sqrt(n)
