@@ -169,6 +169,16 @@ enum Command {
     Check {
         /// The spec file (RON).
         spec: PathBuf,
+        /// Also estimate the run's wall time here: count every job's work from the spec, time
+        /// each kind of work once on this machine (a few seconds), and multiply. Needs no data.
+        #[arg(long)]
+        estimate: bool,
+        /// Jobs at once for the estimate [default: the machine's cores divided by --threads].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+        /// libtorch threads per job for the estimate's calibration.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: u16,
     },
 }
 
@@ -366,10 +376,23 @@ fn main() -> ExitCode {
             }
         }
         // Validates without loading data, so paper-scale specs can be checked offline.
-        Command::Check { spec: path } => match Spec::load(&path) {
+        Command::Check {
+            spec: path,
+            estimate,
+            jobs: workers,
+            threads,
+        } => match Spec::load(&path) {
             Ok((spec, _)) => {
                 let jobs = ralbench::run::Job::expand(&spec);
                 println!("{}: ok, {} jobs", path.display(), jobs.len());
+                if estimate {
+                    tch::set_num_threads(threads as i32);
+                    let e = ralbench::run::estimate::estimate(&spec);
+                    let workers =
+                        workers.map_or_else(|| default_jobs(threads as usize), |j| j as usize);
+                    print!("{}", ralbench::run::estimate::render(&spec, &e, workers));
+                    return ExitCode::SUCCESS;
+                }
                 for job in &jobs {
                     println!(
                         "  {}  {} {} noise {} seed {}",

@@ -212,6 +212,27 @@ impl Setup {
 }
 
 impl DatasetSpec {
+    /// (rows, shape of one row, classes), known without the data: from the bundled sets, the
+    /// generators' parameters, and the published sizes of the downloaded ones (datasets.lock's
+    /// artifacts: PneumoniaMNIST 4708 + 524 + 624, Kather 2016 5000 tiles, PathMNIST 89996 +
+    /// 10004 + 7180, Kermany 2018 5232 + 624), images resized to `size`.
+    pub fn shape(&self) -> (usize, Vec<usize>, usize) {
+        match *self {
+            DatasetSpec::Digits => (1797, vec![1, 8, 8], 10),
+            DatasetSpec::BreastCancer => (569, vec![30], 2),
+            DatasetSpec::SyntheticHistology {
+                size, per_class, ..
+            } => (8 * per_class, vec![3, size, size], 8),
+            DatasetSpec::SyntheticXray {
+                size, per_class, ..
+            } => (2 * per_class, vec![1, size, size], 2),
+            DatasetSpec::PneumoniaMnist { size } => (5856, vec![1, size, size], 2),
+            DatasetSpec::Kather2016 { size } => (5000, vec![3, size, size], 8),
+            DatasetSpec::PathMnist { size } => (107_180, vec![3, size, size], 9),
+            DatasetSpec::Kermany2018 { size } => (5856, vec![1, size, size], 2),
+        }
+    }
+
     /// Whether rows are images (channels x height x width) rather than feature vectors.
     pub fn is_image(&self) -> bool {
         !matches!(self, DatasetSpec::BreastCancer)

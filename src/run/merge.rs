@@ -144,6 +144,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Table> {
         wall_s: 0.0,
         prepare_s: 0.0,
         model_s: 0.0,
+        pool_s: 0.0,
         jobs: timings,
     };
     write_atomic(&out.join("timing.ron"), pretty(&timing).as_bytes())?;

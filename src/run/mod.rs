@@ -10,6 +10,7 @@
 //! - `timing.ron`: wall times, which vary from run to run;
 //! - `table.md`, `table.csv`, `table.ron`: the accuracy table; `table-time.md` with mean wall
 //!   time per row when the spec asks for it; `curves.svg`, `curves.png`: accuracy vs labels.
+pub mod estimate;
 pub mod export;
 pub mod job;
 pub mod learned;
@@ -95,10 +96,13 @@ pub struct RunTiming {
     #[serde(default)]
     pub prepare_s: f64,
     /// Seconds inside classifier (and policy) training and inference, summed over the jobs run
-    /// now; the rest of `prepare_s + wall_s` is the harness: data handling, features, selection,
-    /// bookkeeping and I/O.
+    /// now; the rest of the work (see [`RunTiming::harness_share`]) is the harness: data
+    /// handling, features, selection, bookkeeping and I/O.
     #[serde(default)]
     pub model_s: f64,
+    /// Wall seconds of the worker pool (all jobs run now, `--jobs` of them at once).
+    #[serde(default)]
+    pub pool_s: f64,
     /// Per job id: timing, or None when reused from an earlier run.
     pub jobs: BTreeMap<String, Option<JobTiming>>,
 }
@@ -116,11 +120,15 @@ pub struct RunOutcome {
 }
 
 impl RunTiming {
-    /// Fraction of the run's wall time spent outside classifier and policy work.
+    /// Fraction of the run's work spent outside classifier and policy work: the work is the
+    /// serial parts (preparation, and the run's wall time outside the worker pool: reports,
+    /// provenance) plus every job's own time, which is what one worker would take, so the share
+    /// does not depend on `--jobs`.
     pub fn harness_share(&self) -> f64 {
-        let total = self.prepare_s + self.wall_s;
+        let jobs_s: f64 = self.jobs.values().flatten().map(|t| t.total_s).sum();
+        let total = self.prepare_s + (self.wall_s - self.pool_s).max(0.0) + jobs_s;
         if total > 0.0 {
-            ((total - self.model_s) / total).max(0.0)
+            ((total - self.model_s) / total).clamp(0.0, 1.0)
         } else {
             0.0
         }
@@ -362,6 +370,7 @@ impl Plan {
             compute: format!("{}-threads{}", compute.kind, compute.threads),
             progress: &progress,
         };
+        let pool_started = std::time::Instant::now();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::channel();
             for _ in 0..workers {
@@ -400,6 +409,7 @@ impl Plan {
                 }
             }
         });
+        let pool_s = pool_started.elapsed().as_secs_f64();
         if let Some(e) = failure {
             progress.finish();
             return Err(e);
@@ -439,6 +449,7 @@ impl Plan {
             wall_s: started.elapsed().as_secs_f64(),
             prepare_s: self.prepare_s,
             model_s,
+            pool_s,
             jobs: timings,
         };
         for (name, text) in [
