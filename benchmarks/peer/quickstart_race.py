@@ -118,7 +118,8 @@ def driver(args):
         order = list(sides) if r % 2 == 0 else list(reversed(sides))
         for name in order:
             for sub in ["bench1", "benchN"]:
-                subprocess.run(["rm", "-rf", str(work / f"{sub}-{r}")], check=True)
+                if name.startswith("bench") and (sub == "bench1") == ("--jobs 1" in name):
+                    subprocess.run(["rm", "-rf", str(work / f"{sub}-{r}")], check=True)
             walls[name].append(sides[name](r))
     peer = json.loads((work / "peer-0.json").read_text())
     ours = bench_finals(work / "bench1-0")
