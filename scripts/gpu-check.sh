@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared call on a lent GPU machine (see ../shared/notes/gpu.md): runs a CI spec and a
 # paper-shaped spec (SYNTHETIC 150x150x3, ResNet-18) on CUDA twice each (determinism on the GPU),
-# the CI spec on the CPU too (CPU vs GPU agreement), and prints time per job and device details.
+# the CI spec on the CPU too (CPU vs GPU agreement), prints time per job and device details, and
+# measures jobs per hour with 1, 2, 4 and 8 jobs in flight (results identical to 1 in flight).
 # Build the CUDA-linked binary on the development machine first and carry it:
 #   RALBENCH_CUDA=1 cargo build --release     # then carry target/release/bench
 # On the GPU machine: LD_LIBRARY_PATH must reach a CUDA libtorch 2.11 (the machine's torch).
@@ -43,3 +44,22 @@ diff -rq "$out/paper-gpu-1/jobs" "$out/paper-gpu-2/jobs" && echo "  paper-shaped
 echo "GPU vs CPU tables (the same up to floating-point differences, not bit for bit):"
 diff "$out/ci-gpu-1/table.md" "$out/ci-cpu/table.md" && echo "  identical"
 for d in ci-gpu-1 paper-gpu-1; do echo "== $d timing"; cat "$out/$d/timing.ron"; done
+
+# Several jobs on the one GPU: the paper-shaped spec with 1, 2, 4 and 8 jobs in flight (worker
+# threads; they share the device's default stream, so kernels interleave rather than overlap,
+# while the host side of each job runs in parallel). Jobs per hour for each, and the job files of
+# every count against 1 in flight (they must be identical).
+echo "jobs in flight on the GPU (paper-shaped spec):"
+for n in 1 2 4 8; do
+  start=$(date +%s.%N)
+  "$bench" run "$spec_paper" --device cuda --threads 1 --jobs "$n" --out "$out/inflight-$n" \
+    > "$out/inflight-$n.table" 2> "$out/inflight-$n.log"
+  rc=$?
+  end=$(date +%s.%N)
+  jobs=$(ls "$out/inflight-$n/jobs" 2>/dev/null | wc -l)
+  echo "  --jobs $n: rc=$rc, $jobs jobs in $(awk "BEGIN{print $end - $start}") s, $(awk "BEGIN{printf \"%.0f\", 3600 * $jobs / ($end - $start)}") jobs/hour"
+  if [ "$n" != 1 ]; then
+    diff -rq "$out/inflight-1/jobs" "$out/inflight-$n/jobs" > /dev/null \
+      && echo "    job files identical to --jobs 1" || echo "    job files DIFFER from --jobs 1"
+  fi
+done
