@@ -49,7 +49,7 @@ enum Command {
         /// episode and, for learned strategies, replay buffer).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
-        /// Run only shard M of N (1-based, every N-th job); default: SLURM_ARRAY_TASK_ID and
+        /// Run only shard M of N (1-based; the jobs whose id is M - 1 modulo N); default: SLURM_ARRAY_TASK_ID and
         /// SLURM_ARRAY_TASK_COUNT when set. Join the shards with `bench merge`.
         #[arg(long)]
         shard: Option<ralbench::run::Shard>,

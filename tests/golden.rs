@@ -182,3 +182,54 @@ fn parallel_jobs_give_byte_identical_results() {
         );
     }
 }
+
+/// A job file that does not parse, one that holds another job, a policy file that does not parse
+/// and a timing.ron that does not parse are each named in a warning; the jobs run again and the
+/// results are those of an uninterrupted run.
+#[test]
+fn corrupt_files_are_named_and_rerun() {
+    let whole = tempfile::tempdir().expect("temp dir");
+    common::run_spec("specs/rl-ci.ron", whole.path(), THREADS);
+    let dir = tempfile::tempdir().expect("temp dir");
+    common::run_spec("specs/rl-ci.ron", dir.path(), THREADS);
+    let mut jobs: Vec<_> = std::fs::read_dir(dir.path().join("jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    jobs.sort();
+    std::fs::write(&jobs[0], "not a job").unwrap();
+    std::fs::copy(&jobs[2], &jobs[1]).unwrap();
+    let mut policies: Vec<_> = std::fs::read_dir(dir.path().join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    policies.sort();
+    std::fs::write(&policies[0], b"not a policy").unwrap();
+    let stem = policies[0]
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    // The policy's job must run again for its policy to be read: remove its job file.
+    std::fs::remove_file(dir.path().join("jobs").join(format!("{stem}.ron"))).ok();
+    std::fs::write(dir.path().join("timing.ron"), "(").unwrap();
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().to_string();
+    common::run_spec("specs/rl-ci.ron", dir.path(), THREADS)
+        .stderr(predicates::str::contains(format!(
+            "{} does not parse as a job result",
+            name(&jobs[0])
+        )))
+        .stderr(predicates::str::contains(format!(
+            "{} holds another job",
+            name(&jobs[1])
+        )))
+        .stderr(predicates::str::contains(format!(
+            "{} does not parse as a policy file",
+            name(&policies[0])
+        )))
+        .stderr(predicates::str::contains("timing.ron does not parse"));
+    assert_eq!(
+        common::result_files(whole.path()),
+        common::result_files(dir.path())
+    );
+}

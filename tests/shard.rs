@@ -101,10 +101,23 @@ fn slurm_array_variables_select_the_shard() {
         .assert()
         .success()
         .stdout(predicate::str::contains("shard 2/4 done"));
-    assert_eq!(
-        std::fs::read_dir(out.path().join("jobs")).unwrap().count(),
-        5
-    );
+    let (spec, _) =
+        ralbench::spec::Spec::load(&common::root().join("specs/ci/quickstart.ron")).unwrap();
+    let shard = ralbench::run::Shard { index: 2, count: 4 };
+    let mut mine: Vec<String> = ralbench::run::Job::expand(&spec)
+        .iter()
+        .map(|j| j.id())
+        .filter(|id| shard.owns(id))
+        .map(|id| format!("{id}.ron"))
+        .collect();
+    mine.sort();
+    let mut written: Vec<String> = std::fs::read_dir(out.path().join("jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    written.sort();
+    assert!(!mine.is_empty());
+    assert_eq!(written, mine);
 }
 
 #[test]

@@ -197,8 +197,9 @@ def peer_main(args):
 
 def run_bench(bench, spec, out, threads):
     started = time.perf_counter()
+    # One job at a time, as the peer's one process runs its loops: the race compares loops.
     subprocess.run([bench, "run", spec, "--out", str(out), "--device", "cpu",
-                    "--threads", str(threads)], check=True, capture_output=True,
+                    "--threads", str(threads), "--jobs", "1"], check=True, capture_output=True,
                    env={**os.environ, **SINGLE_THREAD})
     wall = time.perf_counter() - started
     text = (out / "timing.ron").read_text()

@@ -152,7 +152,26 @@ pub fn run(
         compute: store.compute.clone(),
         log,
     };
-    let saved = policy_file::read_meta(&path).filter(|m| *m == wanted(m.log.clone()));
+    let saved = match policy_file::read_meta(&path) {
+        Some(m) if m == wanted(m.log.clone()) => Some(m),
+        Some(m) => {
+            eprintln!(
+                "warning: {} was trained for another job or setting (job {}, {}); training again",
+                path.display(),
+                m.job_id,
+                m.compute
+            );
+            None
+        }
+        None if path.exists() => {
+            eprintln!(
+                "warning: {} does not parse as a policy file; training again",
+                path.display()
+            );
+            None
+        }
+        None => None,
+    };
     let (policy, log) = match saved {
         Some(meta) => {
             report(format!("reusing the saved policy {}", path.display()));

@@ -333,7 +333,7 @@ impl Plan {
             .jobs
             .iter()
             .enumerate()
-            .filter(|(pos, _)| opts.shard.is_none_or(|s| s.owns(*pos)))
+            .filter(|(_, job)| opts.shard.is_none_or(|s| s.owns(&job.id())))
             .map(|(_, job)| job)
             .collect();
         let progress = Progress::new(mine.len() as u64);
@@ -343,13 +343,18 @@ impl Plan {
         let (mut ran, mut reused) = (0, 0);
         for (i, job) in mine.iter().enumerate() {
             let id = job.id();
-            match finished(&jobs_dir.join(format!("{id}.ron")), job) {
-                Some(done) => {
+            let path = jobs_dir.join(format!("{id}.ron"));
+            match reusable(&path, job) {
+                Reuse::Done(done) => {
                     progress.job_done(&self.label(job), &done, None);
                     slots[i] = Some((done, earlier.get(&id).copied().flatten()));
                     reused += 1;
                 }
-                None => pending.push(i),
+                Reuse::Missing => pending.push(i),
+                Reuse::Unusable(why) => {
+                    eprintln!("warning: {} {why}; running the job again", path.display());
+                    pending.push(i);
+                }
             }
         }
         // A pool of workers takes the pending jobs in run order; each writes its job's file as
@@ -488,11 +493,20 @@ pub const SPEC_FILE: &str = "spec.ron";
 
 /// Per-job timings of an earlier run in `dir` (empty when there is none).
 pub fn read_timing(dir: &Path) -> BTreeMap<String, Option<JobTiming>> {
-    std::fs::read_to_string(dir.join("timing.ron"))
-        .ok()
-        .and_then(|t| ron::from_str::<RunTiming>(&t).ok())
-        .map(|t| t.jobs)
-        .unwrap_or_default()
+    let path = dir.join("timing.ron");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return BTreeMap::new();
+    };
+    match ron::from_str::<RunTiming>(&text) {
+        Ok(t) => t.jobs,
+        Err(e) => {
+            eprintln!(
+                "warning: {} does not parse ({e}); earlier wall times are ignored",
+                path.display()
+            );
+            BTreeMap::new()
+        }
+    }
 }
 
 /// Position of the job's setup in the spec (datasets are unique per spec).
@@ -505,9 +519,39 @@ fn setup_index(spec: &Spec, job: &Job) -> usize {
 
 /// A finished result for `job` at `path`, if one is there and matches.
 pub fn finished(path: &Path, job: &Job) -> Option<JobResult> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let result: JobResult = ron::from_str(&text).ok()?;
-    (result.job == *job).then_some(result)
+    match reusable(path, job) {
+        Reuse::Done(r) => Some(r),
+        Reuse::Missing | Reuse::Unusable(_) => None,
+    }
+}
+
+/// What a job file found in an output directory is good for.
+pub enum Reuse {
+    /// No file: the job has not run.
+    Missing,
+    /// A finished result of this very job.
+    Done(JobResult),
+    /// A file that cannot be reused, and why (it does not parse, or holds another job).
+    Unusable(String),
+}
+
+/// Reads the job file at `path` for `job`.
+pub fn reusable(path: &Path, job: &Job) -> Reuse {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Reuse::Missing,
+        Err(e) => return Reuse::Unusable(format!("cannot be read ({e})")),
+    };
+    match ron::from_str::<JobResult>(&text) {
+        Err(e) => Reuse::Unusable(format!("does not parse as a job result ({e})")),
+        Ok(r) if r.job != *job => Reuse::Unusable(format!(
+            "holds another job (id {}, {} seed {})",
+            r.job_id,
+            r.job.strategy.name(),
+            r.job.seed
+        )),
+        Ok(r) => Reuse::Done(r),
+    }
 }
 
 /// Stable, readable RON for every file the harness writes.
