@@ -347,7 +347,7 @@ impl Plan {
             match reusable(&path, job) {
                 Reuse::Done(done) => {
                     progress.job_done(&self.label(job), &done, None);
-                    slots[i] = Some((done, earlier.get(&id).copied().flatten()));
+                    slots[i] = Some((*done, earlier.get(&id).copied().flatten()));
                     reused += 1;
                 }
                 Reuse::Missing => pending.push(i),
@@ -520,7 +520,7 @@ fn setup_index(spec: &Spec, job: &Job) -> usize {
 /// A finished result for `job` at `path`, if one is there and matches.
 pub fn finished(path: &Path, job: &Job) -> Option<JobResult> {
     match reusable(path, job) {
-        Reuse::Done(r) => Some(r),
+        Reuse::Done(r) => Some(*r),
         Reuse::Missing | Reuse::Unusable(_) => None,
     }
 }
@@ -530,7 +530,7 @@ pub enum Reuse {
     /// No file: the job has not run.
     Missing,
     /// A finished result of this very job.
-    Done(JobResult),
+    Done(Box<JobResult>),
     /// A file that cannot be reused, and why (it does not parse, or holds another job).
     Unusable(String),
 }
@@ -550,7 +550,7 @@ pub fn reusable(path: &Path, job: &Job) -> Reuse {
             r.job.strategy.name(),
             r.job.seed
         )),
-        Ok(r) => Reuse::Done(r),
+        Ok(r) => Reuse::Done(Box::new(r)),
     }
 }
 
