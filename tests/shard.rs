@@ -42,9 +42,31 @@ fn three_shards_merged_give_the_same_tables_as_one_run() {
         .assert()
         .success();
     assert_eq!(tables(whole.path()), tables(&merged));
-    // Job files too: each shard computed exactly what the whole run did.
+    // Job files and trained policies too: each shard computed exactly what the whole run did.
     let jobs = |d: &Path| common::result_files(&d.join("jobs"));
     assert_eq!(jobs(whole.path()), jobs(&merged));
+    let policies = |d: &Path| common::result_files(&d.join("policies"));
+    assert!(!policies(whole.path()).is_empty());
+    assert_eq!(policies(whole.path()), policies(&merged));
+    // The same policy in two shards must be the same bytes.
+    let (name, bytes) = policies(&dirs[0])
+        .into_iter()
+        .next()
+        .expect("shard 1 trained one");
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() ^= 1;
+    std::fs::write(dirs[1].join("policies").join(&name), &other).unwrap();
+    common::bench()
+        .arg("merge")
+        .args(&dirs)
+        .arg("--out")
+        .arg(parts.path().join("m-conflict"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "hold different policies for the same job",
+        ));
+    std::fs::remove_file(dirs[1].join("policies").join(&name)).unwrap();
 
     // Refusals: a missing shard, a shard given twice, shards of another spec.
     common::bench()

@@ -56,6 +56,57 @@ pub fn report_dir(dir: &Path) -> anyhow::Result<Table> {
     report::write_reports(dir, &spec, &results, &read_timing(dir))
 }
 
+/// Copies the trained policies of the merged jobs (`policies/<job-id>.safetensors`) from the
+/// shards into `out/policies`; the same file in two shards must be byte-identical.
+fn merge_policies(dirs: &[PathBuf], results: &[JobResult], out: &Path) -> anyhow::Result<()> {
+    let mut found: BTreeMap<String, (PathBuf, Vec<u8>)> = BTreeMap::new();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(d.join("policies")) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_string()) else {
+                continue;
+            };
+            if !name.ends_with(".safetensors") {
+                continue;
+            }
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            match found.get(&name) {
+                Some((other, b)) if *b != bytes => bail!(
+                    "{} and {} hold different policies for the same job; refusing to merge",
+                    other.display(),
+                    path.display()
+                ),
+                Some(_) => {}
+                None => {
+                    found.insert(name, (path, bytes));
+                }
+            }
+        }
+    }
+    let wanted: std::collections::BTreeSet<String> = results
+        .iter()
+        .map(|r| format!("{}.safetensors", r.job_id))
+        .collect();
+    let mut kept = found
+        .into_iter()
+        .filter(|(name, _)| wanted.contains(name))
+        .peekable();
+    if kept.peek().is_none() {
+        return Ok(());
+    }
+    let dir = out.join("policies");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, (_, bytes)) in kept {
+        write_atomic(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
 /// Merges shard directories into `out`: every job of the spec exactly once, all from the same
 /// spec; then writes the same reports an unsharded run writes.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Table> {
@@ -132,6 +183,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Table> {
             pretty(r).as_bytes(),
         )?;
     }
+    merge_policies(dirs, &results, out)?;
     if let Ok(summary) = std::fs::read_to_string(first.join("run.ron"))
         && let Ok(mut summary) = ron::from_str::<RunSummary>(&summary)
     {
