@@ -251,6 +251,7 @@ fn main() -> ExitCode {
                 jobs: jobs.map_or_else(|| default_jobs(threads as usize), |j| j as usize),
                 shard,
             };
+            ralbench::run::signals::install();
             match plan.1.execute(&opts) {
                 Ok(outcome) => {
                     match (&outcome.table, shard) {
@@ -284,6 +285,13 @@ fn main() -> ExitCode {
                 Err(e) if e.is::<ralbench::run::PlanError>() => {
                     eprintln!("error: {e:#}");
                     ExitCode::from(EXIT_BAD_INPUT)
+                }
+                Err(e) if e.is::<ralbench::run::signals::Interrupted>() => {
+                    eprintln!("\n{e}");
+                    let signal = e
+                        .downcast_ref::<ralbench::run::signals::Interrupted>()
+                        .map_or(2, |i| i.signal);
+                    ExitCode::from(128 + signal as u8)
                 }
                 Err(e) => {
                     eprintln!("error: {e:#}");

@@ -17,6 +17,7 @@ pub mod learned;
 pub mod lock;
 pub mod merge;
 pub mod shard;
+pub mod signals;
 
 use crate::data::{self, Dataset, split};
 use crate::device::{self, ComputeSettings, DeviceChoice};
@@ -386,7 +387,7 @@ impl Plan {
                     (tx.clone(), &ctx, &next, &stop, &pending, &mine);
                 scope.spawn(move || {
                     use std::sync::atomic::Ordering::SeqCst;
-                    while !stop.load(SeqCst) {
+                    while !stop.load(SeqCst) && signals::received().is_none() {
                         let k = next.fetch_add(1, SeqCst);
                         let Some(&i) = pending.get(k) else { break };
                         ctx.progress.started();
@@ -418,6 +419,19 @@ impl Plan {
         if let Some(e) = failure {
             progress.finish();
             return Err(e);
+        }
+        if let Some(signal) = signals::received()
+            && slots.iter().any(Option::is_none)
+        {
+            progress.finish();
+            return Err(signals::Interrupted {
+                signal,
+                name: signals::name(signal),
+                finished: slots.iter().filter(|s| s.is_some()).count(),
+                total: slots.len(),
+                out: opts.out.display().to_string(),
+            }
+            .into());
         }
         let mut results = Vec::with_capacity(mine.len());
         let mut timings = BTreeMap::new();
