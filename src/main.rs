@@ -240,7 +240,8 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
-            let plan = match plan(&spec) {
+            let workers = jobs.map_or_else(|| default_jobs(threads as usize), |j| j as usize);
+            let plan = match plan(&spec, workers) {
                 Ok(plan) => plan,
                 Err(code) => return code,
             };
@@ -248,7 +249,7 @@ fn main() -> ExitCode {
                 out: out.unwrap_or_else(|| PathBuf::from("results").join(&plan.0)),
                 device,
                 threads: threads as usize,
-                jobs: jobs.map_or_else(|| default_jobs(threads as usize), |j| j as usize),
+                jobs: workers,
                 shard,
             };
             ralbench::run::signals::install();
@@ -353,7 +354,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Export { spec, out } => {
-            let (_, plan) = match plan(&spec) {
+            let (_, plan) = match plan(&spec, 1) {
                 Ok(plan) => plan,
                 Err(code) => return code,
             };
@@ -392,12 +393,16 @@ fn main() -> ExitCode {
         } => match Spec::load(&path) {
             Ok((spec, _)) => {
                 let jobs = ralbench::run::Job::expand(&spec);
+                let workers =
+                    workers.map_or_else(|| default_jobs(threads as usize), |j| j as usize);
+                if let Err(e) = ralbench::run::estimate::check_memory(&spec, &path, workers) {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
                 println!("{}: ok, {} jobs", path.display(), jobs.len());
                 if estimate {
                     tch::set_num_threads(threads as i32);
                     let e = ralbench::run::estimate::estimate(&spec);
-                    let workers =
-                        workers.map_or_else(|| default_jobs(threads as usize), |j| j as usize);
                     print!("{}", ralbench::run::estimate::render(&spec, &e, workers));
                     return ExitCode::SUCCESS;
                 }
@@ -422,10 +427,13 @@ fn main() -> ExitCode {
 }
 
 /// Loads, validates and plans a spec; prints the error and gives exit code 2 when it is bad.
-fn plan(path: &std::path::Path) -> Result<(String, Plan), ExitCode> {
+/// `workers` jobs at once: the memory check counts that many running jobs.
+fn plan(path: &std::path::Path, workers: usize) -> Result<(String, Plan), ExitCode> {
     let result = Spec::load(path)
         .map_err(anyhow::Error::from)
         .and_then(|(spec, text)| {
+            ralbench::run::estimate::check_memory(&spec, path, workers)
+                .map_err(anyhow::Error::msg)?;
             let name = spec.name.clone();
             let sources = ralbench::data::Sources::from_env()?;
             Ok((name, Plan::new(spec, &text, path, &sources)?))

@@ -131,3 +131,37 @@ fn help_shows_examples() {
         .success()
         .stdout(predicate::str::contains("bench run specs/quickstart.ron"));
 }
+
+/// A spec inside the validated bounds whose data cannot fit in memory is refused before anything
+/// is allocated (exit 2, the estimate and the limit named), by `check` and by `run`; the
+/// environment override lets it through `check`.
+#[test]
+fn a_spec_too_large_for_memory_is_refused_with_the_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(common::root().join("specs/ci/synthetic-histology.ron"))
+        .unwrap()
+        .replace("per_class: 30,", "per_class: 100000,");
+    assert!(spec.contains("per_class: 100000"));
+    let path = dir.path().join("huge.ron");
+    std::fs::write(&path, spec).unwrap();
+    let out = dir.path().join("out");
+    let run = ["run", "--device", "cpu", "--out", out.to_str().unwrap()];
+    for args in [&["check"][..], &run[..]] {
+        common::bench()
+            .args(&args[..1])
+            .arg(&path)
+            .args(&args[1..])
+            .env_remove("BENCH_MAX_MEMORY")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("this run needs about"))
+            .stderr(predicate::str::contains("GiB available"));
+    }
+    assert!(!dir.path().join("out").exists());
+    common::bench()
+        .args(["check"])
+        .arg(&path)
+        .env("BENCH_MAX_MEMORY", "100000")
+        .assert()
+        .success();
+}

@@ -9,7 +9,7 @@
 //! is taken as never firing, so a learned strategy's estimate is an upper bound.
 use crate::model::Classifier;
 use crate::rl::qnet::{Arch, QNet};
-use crate::spec::{ClassifierSpec, OptimizerSpec, Spec, StepTraining, StrategySpec};
+use crate::spec::{ClassifierSpec, ModelSpec, OptimizerSpec, Spec, StepTraining, StrategySpec};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -506,4 +506,77 @@ pub fn render(spec: &Spec, e: &Estimate, workers: usize) -> String {
     out += "Counts scale to another device: multiply them by that device's seconds per unit. \
             Early stopping is assumed never to fire (learned strategies: an upper bound).\n";
     out
+}
+
+/// Bytes per float.
+const F32: f64 = 4.0;
+
+/// A rough upper estimate of a run's peak memory in bytes with `workers` jobs at once: every
+/// dataset as decoded bytes, as f32 features and as the shared f32 tensor; per running job its
+/// inputs (a noisy or standardised copy of the features), the classifier's weights with their
+/// gradients and Adam moments, and the activations of one training batch.
+pub fn peak_memory(spec: &Spec, workers: usize) -> f64 {
+    let mut data = 0.0;
+    let mut per_job: f64 = 0.0;
+    for setup in &spec.setups {
+        let (rows, shape, classes) = setup.dataset.shape();
+        let dim: f64 = shape.iter().product::<usize>() as f64;
+        let values = rows as f64 * dim;
+        data += values * (1.0 + 2.0 * F32);
+        let c = &setup.classifier;
+        let (params, activation_factor) = match &c.model {
+            ModelSpec::LogisticRegression => ((dim + 1.0) * classes as f64, 1.0),
+            ModelSpec::Mlp { hidden } => {
+                let mut width = dim;
+                let mut p = 0.0;
+                for &h in hidden {
+                    p += (width + 1.0) * h as f64;
+                    width = h as f64;
+                }
+                (p + (width + 1.0) * classes as f64, 2.0)
+            }
+            ModelSpec::SmallCnn { channels } => (
+                channels.iter().map(|&c| 9.0 * (c * c) as f64).sum::<f64>() + 1e4,
+                channels.iter().sum::<usize>() as f64,
+            ),
+            ModelSpec::ResNet18 { .. } => (11.7e6, 60.0),
+            ModelSpec::ResNet50 { .. } => (25.6e6, 120.0),
+        };
+        let batch = c.batch_size.max(1) as f64;
+        let job = values * F32 + params * 4.0 * F32 + batch * dim * F32 * activation_factor;
+        per_job = per_job.max(job);
+    }
+    data + per_job * workers.max(1) as f64
+}
+
+/// The memory this machine can give a run, in bytes: `BENCH_MAX_MEMORY` (GiB) when set, else
+/// MemAvailable from /proc/meminfo; None when neither is known.
+pub fn memory_limit() -> Option<f64> {
+    if let Ok(v) = std::env::var("BENCH_MAX_MEMORY") {
+        return v.trim().parse::<f64>().ok().map(|gib| gib * GIB);
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+/// Bytes in a GiB.
+pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Refuses a spec whose estimated peak memory exceeds what the machine has.
+pub fn check_memory(spec: &Spec, path: &std::path::Path, workers: usize) -> Result<(), String> {
+    let need = peak_memory(spec, workers);
+    match memory_limit() {
+        Some(limit) if need > limit => Err(format!(
+            "{}: this run needs about {:.1} GiB of memory at its peak (data {:.1} GiB, then per \
+             running job; --jobs {workers}), and this machine has {:.1} GiB available; shrink the \
+             dataset or --jobs, or set BENCH_MAX_MEMORY=<GiB> if the estimate is wrong here",
+            path.display(),
+            need / GIB,
+            peak_memory(spec, 0) / GIB,
+            limit / GIB
+        )),
+        _ => Ok(()),
+    }
 }
