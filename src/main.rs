@@ -49,6 +49,10 @@ enum Command {
         /// episode and, for learned strategies, replay buffer).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
+        /// Rerun finished jobs in --out that were computed with other settings or software
+        /// (threads, device, CPU code path, versions) instead of refusing to mix them.
+        #[arg(long)]
+        rerun_mismatched: bool,
         /// Run only shard M of N (1-based; the jobs whose id is M - 1 modulo N); default: SLURM_ARRAY_TASK_ID and
         /// SLURM_ARRAY_TASK_COUNT when set. Join the shards with `bench merge`.
         #[arg(long)]
@@ -231,6 +235,7 @@ fn main() -> ExitCode {
             device,
             threads,
             jobs,
+            rerun_mismatched,
             shard,
         } => {
             let shard = match shard.map_or_else(ralbench::run::Shard::from_slurm, |s| Ok(Some(s))) {
@@ -250,6 +255,7 @@ fn main() -> ExitCode {
                 device,
                 threads: threads as usize,
                 jobs: workers,
+                rerun_mismatched,
                 shard,
             };
             ralbench::run::signals::install();

@@ -311,3 +311,79 @@ fn a_second_run_on_a_locked_directory_is_refused() {
         .failure()
         .stderr(predicate::str::contains("another bench run (pid"));
 }
+
+/// Job files record what computed them; a resume with other settings refuses to mix them
+/// (naming the field), `--rerun-mismatched` reruns them to the same files a fresh run with the
+/// new settings writes, merge refuses shards of different settings, and a report on a directory
+/// that mixes them says so.
+#[test]
+fn results_of_different_settings_are_not_mixed() {
+    let spec = "specs/ci/quickstart.ron";
+    let one = tempfile::tempdir().unwrap();
+    common::run_spec(spec, one.path(), 1);
+    let job = std::fs::read_to_string(
+        std::fs::read_dir(one.path().join("jobs"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    assert!(
+        job.contains("computed_by") && job.contains("threads: 1"),
+        "{job}"
+    );
+    common::bench()
+        .args(["run", spec, "--device", "cpu", "--threads", "2", "--out"])
+        .arg(one.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "computed with threads 1, this run has threads 2",
+        ))
+        .stderr(predicate::str::contains("--rerun-mismatched"));
+    common::run_spec_with(spec, one.path(), 2, &["--rerun-mismatched"])
+        .stderr(predicate::str::contains("20 jobs run, 0 reused"));
+    let two = tempfile::tempdir().unwrap();
+    common::run_spec(spec, two.path(), 2);
+    assert_eq!(
+        common::result_files(one.path()),
+        common::result_files(two.path())
+    );
+
+    // Shards with different thread counts are not merged.
+    let parts = tempfile::tempdir().unwrap();
+    let (a, b) = (parts.path().join("a"), parts.path().join("b"));
+    common::run_spec_with(spec, &a, 1, &["--shard", "1/2"]);
+    common::run_spec_with(spec, &b, 2, &["--shard", "2/2"]);
+    common::bench()
+        .arg("merge")
+        .args([&a, &b])
+        .arg("--out")
+        .arg(parts.path().join("m"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("was computed with threads"));
+
+    // A directory whose files were mixed by hand: the report says so.
+    let mixed = tempfile::tempdir().unwrap();
+    common::run_spec(spec, mixed.path(), 1);
+    let name = std::fs::read_dir(two.path().join("jobs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    std::fs::copy(
+        two.path().join("jobs").join(&name),
+        mixed.path().join("jobs").join(&name),
+    )
+    .unwrap();
+    common::bench()
+        .arg("report")
+        .arg(mixed.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 different provenances"));
+}

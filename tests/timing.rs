@@ -64,6 +64,7 @@ fn quickstart_time_in_calibration_units_stays_in_its_band() {
     let out = tempfile::tempdir().unwrap();
     let opts = ralbench::run::RunOptions {
         jobs: 1,
+        rerun_mismatched: false,
         out: out.path().to_owned(),
         device: ralbench::device::DeviceChoice::Cpu,
         threads: 1,

@@ -287,7 +287,20 @@ pub fn write_reports(
 ) -> anyhow::Result<Table> {
     use anyhow::Context;
     let rows = summarise(spec, results, timings);
-    let table = render(spec, &rows, false);
+    let mut table = render(spec, &rows, false);
+    let mut kinds: Vec<&Option<crate::run::Provenance>> = Vec::new();
+    for r in results {
+        if !kinds.contains(&&r.computed_by) {
+            kinds.push(&r.computed_by);
+        }
+    }
+    if kinds.len() > 1 {
+        table.notes.push(format!(
+            "the job files were computed with {} different provenances (software or settings; \
+             see computed_by in jobs/): their numbers are not bit-comparable",
+            kinds.len()
+        ));
+    }
     // Timings are not part of table.ron: it must be identical across reruns.
     let stable: Vec<SummaryRow> = rows
         .iter()

@@ -151,6 +151,79 @@ pub struct JobResult {
     /// Policy training record of a learned strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<crate::rl::train::TrainingLog>,
+    /// What computed the result (set when the run writes the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_by: Option<Provenance>,
+}
+
+/// What computed a job: the software and the settings whose change changes result bits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// ralbench version.
+    pub ralbench_version: String,
+    /// Commit the binary was built from.
+    pub git_sha: String,
+    /// tch version.
+    pub tch_version: String,
+    /// libtorch version.
+    pub libtorch_version: String,
+    /// Device kind, threads, determinism, CPU code path and its pinning.
+    pub compute: crate::device::ComputeSettings,
+}
+
+impl Provenance {
+    /// This binary's provenance under `compute`.
+    pub fn current(compute: &crate::device::ComputeSettings) -> Provenance {
+        Provenance {
+            ralbench_version: env!("CARGO_PKG_VERSION").into(),
+            git_sha: env!("RALBENCH_GIT_SHA").into(),
+            tch_version: super::TCH_VERSION.into(),
+            libtorch_version: env!("RALBENCH_LIBTORCH_VERSION").into(),
+            compute: compute.clone(),
+        }
+    }
+
+    /// The first field in which `self` differs from `other`: (name, self's value, other's).
+    pub fn difference(&self, other: &Provenance) -> Option<(&'static str, String, String)> {
+        let (a, b) = (&self.compute, &other.compute);
+        let fields: [(&'static str, String, String); 9] = [
+            (
+                "ralbench_version",
+                self.ralbench_version.clone(),
+                other.ralbench_version.clone(),
+            ),
+            ("git_sha", self.git_sha.clone(), other.git_sha.clone()),
+            (
+                "tch_version",
+                self.tch_version.clone(),
+                other.tch_version.clone(),
+            ),
+            (
+                "libtorch_version",
+                self.libtorch_version.clone(),
+                other.libtorch_version.clone(),
+            ),
+            ("device", a.kind.clone(), b.kind.clone()),
+            ("threads", a.threads.to_string(), b.threads.to_string()),
+            (
+                "deterministic",
+                a.deterministic.to_string(),
+                b.deterministic.to_string(),
+            ),
+            (
+                "cpu_capability",
+                a.cpu_capability.clone(),
+                b.cpu_capability.clone(),
+            ),
+            (
+                "cpu_pinning",
+                format!("{:?}", a.cpu_pinning),
+                format!("{:?}", b.cpu_pinning),
+            ),
+        ];
+        fields.into_iter().find(|(_, x, y)| x != y)
+    }
 }
 
 /// Wall time of one job, split into classifier work and everything else.
@@ -220,6 +293,7 @@ pub fn run(
         initial,
         queried: ep.queried,
         training: None,
+        computed_by: None,
     };
     let timing = JobTiming {
         total_s: started.elapsed().as_secs_f64(),

@@ -216,6 +216,7 @@ pub fn run(
         initial,
         queried: ep.queried,
         training: Some(log),
+        computed_by: None,
     };
     let model = train_task.model_time.get() + eval_task.model_time.get();
     Ok((

@@ -173,6 +173,28 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Table> {
         );
     }
 
+    // Every job must have been computed by the same software with the same settings, or the
+    // merged run.ron would be false for some of them.
+    if let Some(first) = results.first() {
+        for r in &results[1..] {
+            if r.computed_by != first.computed_by {
+                let why = match (&r.computed_by, &first.computed_by) {
+                    (Some(a), Some(b)) => a
+                        .difference(b)
+                        .map_or("provenance".to_string(), |(f, x, y)| {
+                            format!("{f} {x} where job {} has {f} {y}", first.job_id)
+                        }),
+                    _ => "a provenance record on one side only".to_string(),
+                };
+                bail!(
+                    "job {} was computed with {why}; shards computed with different settings or \
+                     software give different bits, so they are not merged (rerun one shard with the \
+                     other's settings)",
+                    r.job_id
+                );
+            }
+        }
+    }
     let jobs_dir = out.join("jobs");
     std::fs::create_dir_all(&jobs_dir)
         .with_context(|| format!("cannot create {}", jobs_dir.display()))?;

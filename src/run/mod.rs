@@ -24,7 +24,7 @@ use crate::device::{self, ComputeSettings, DeviceChoice};
 use crate::io::write_atomic;
 use crate::report;
 use crate::spec::{ModelSpec, Spec};
-pub use job::{Job, JobResult, JobTiming};
+pub use job::{Job, JobResult, JobTiming, Provenance};
 use serde::{Deserialize, Serialize};
 pub use shard::Shard;
 use std::collections::BTreeMap;
@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub threads: usize,
     /// Jobs run at once (worker threads); results do not depend on it.
     pub jobs: usize,
+    /// Rerun finished jobs whose provenance differs from this run's instead of refusing.
+    pub rerun_mismatched: bool,
     /// Run only this shard of the jobs.
     pub shard: Option<Shard>,
 }
@@ -159,6 +161,9 @@ pub enum PlanError {
     /// The dataset could not be provided.
     #[error(transparent)]
     Data(#[from] data::DataError),
+    /// Finished jobs in the output directory were computed with other settings or software.
+    #[error("{0}")]
+    Provenance(String),
 }
 
 /// Everything checked and prepared before the output directory is touched.
@@ -190,6 +195,7 @@ struct JobContext<'a> {
     policies_dir: &'a Path,
     compute: String,
     progress: &'a Progress,
+    provenance: &'a Provenance,
 }
 
 impl JobContext<'_> {
@@ -211,12 +217,13 @@ impl JobContext<'_> {
             split: &self.splits[&(setup, job.seed)],
         };
         let weights = self.weights[setup].as_deref();
-        let (result, timing) = if job.strategy.is_learned() {
+        let (mut result, timing) = if job.strategy.is_learned() {
             learned::run(job, &input, self.device, weights, &store, &mut report)
         } else {
             job::run(job, &input, self.device, weights)
         }
         .with_context(|| format!("job {id} ({label})"))?;
+        result.computed_by = Some(self.provenance.clone());
         let path = self.jobs_dir.join(format!("{id}.ron"));
         write_atomic(&path, pretty(&result).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -342,10 +349,24 @@ impl Plan {
         let mut slots: Vec<Option<(JobResult, Option<JobTiming>)>> = vec![None; mine.len()];
         let mut pending = Vec::new();
         let (mut ran, mut reused) = (0, 0);
+        let provenance = Provenance::current(&compute);
+        let mut mismatched: Vec<(PathBuf, &'static str, String, String)> = Vec::new();
         for (i, job) in mine.iter().enumerate() {
             let id = job.id();
             let path = jobs_dir.join(format!("{id}.ron"));
             match reusable(&path, job) {
+                Reuse::Done(done) if done.computed_by.as_ref() != Some(&provenance) => {
+                    let (field, theirs, ours) = match &done.computed_by {
+                        Some(p) => p.difference(&provenance).unwrap_or((
+                            "provenance",
+                            String::new(),
+                            String::new(),
+                        )),
+                        None => ("computed_by", "absent".into(), "recorded".into()),
+                    };
+                    mismatched.push((path, field, theirs, ours));
+                    pending.push(i);
+                }
                 Reuse::Done(done) => {
                     progress.job_done(&self.label(job), &done, None);
                     slots[i] = Some((*done, earlier.get(&id).copied().flatten()));
@@ -357,6 +378,23 @@ impl Plan {
                     pending.push(i);
                 }
             }
+        }
+        if let Some((path, field, theirs, ours)) = mismatched.first() {
+            if !opts.rerun_mismatched {
+                return Err(PlanError::Provenance(format!(
+                    "{}: computed with {field} {theirs}, this run has {field} {ours} ({} finished \
+                     job(s) differ); their bits would not match this run's. Rerun them with \
+                     --rerun-mismatched, or use another --out",
+                    path.display(),
+                    mismatched.len()
+                ))
+                .into());
+            }
+            eprintln!(
+                "rerunning {} finished job(s) computed with other settings (first: {} with {field} {theirs})",
+                mismatched.len(),
+                path.display()
+            );
         }
         // A pool of workers takes the pending jobs in run order; each writes its job's file as
         // soon as the job ends. The first failure stops new jobs from starting; jobs already
@@ -375,6 +413,7 @@ impl Plan {
             policies_dir: &policies_dir,
             compute: format!("{}-threads{}", compute.kind, compute.threads),
             progress: &progress,
+            provenance: &provenance,
         };
         let pool_started = std::time::Instant::now();
         std::thread::scope(|scope| {
