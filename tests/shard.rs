@@ -3,7 +3,14 @@ mod common;
 use predicates::prelude::*;
 use std::path::Path;
 
-const TABLES: [&str; 3] = ["table.md", "table.csv", "table.ron"];
+const TABLES: [&str; 6] = [
+    "table.md",
+    "table.csv",
+    "table.ron",
+    "stats.md",
+    "stats.csv",
+    "stats.ron",
+];
 
 fn tables(dir: &Path) -> Vec<Vec<u8>> {
     TABLES
