@@ -88,11 +88,7 @@ where
 }
 
 fn panels(spec: &Spec, results: &[JobResult]) -> Vec<(String, Vec<(String, Curve)>)> {
-    let noises: Vec<String> = if spec.noise.is_empty() {
-        vec!["0%".into()]
-    } else {
-        spec.noise.iter().map(|n| n.label()).collect()
-    };
+    let noises = spec.noise_labels();
     let mut out = Vec::new();
     for setup in &spec.setups {
         for noise in &noises {

@@ -638,6 +638,15 @@ impl Spec {
         self.label_schedule_with(self.labels_per_step)
     }
 
+    /// The noise labels of the table rows, in spec order (`0%` alone when there is no noise).
+    pub fn noise_labels(&self) -> Vec<String> {
+        if self.noise.is_empty() {
+            vec!["0%".into()]
+        } else {
+            self.noise.iter().map(NoiseSpec::label).collect()
+        }
+    }
+
     /// The label schedule for `step` labels per step.
     pub fn label_schedule_with(&self, step: usize) -> Vec<usize> {
         let mut counts = vec![self.initial_labelled];

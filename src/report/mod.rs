@@ -78,14 +78,6 @@ pub struct SummaryCell {
     pub interval: Option<f64>,
 }
 
-fn noise_labels(spec: &Spec) -> Vec<String> {
-    if spec.noise.is_empty() {
-        vec!["0%".into()]
-    } else {
-        spec.noise.iter().map(|n| n.label()).collect()
-    }
-}
-
 /// The numbers behind the table: one row per (dataset, noise, strategy) in spec order.
 pub fn summarise(
     spec: &Spec,
@@ -94,7 +86,7 @@ pub fn summarise(
 ) -> Vec<SummaryRow> {
     let mut rows = Vec::new();
     for setup in &spec.setups {
-        for noise in noise_labels(spec) {
+        for noise in spec.noise_labels() {
             for strategy in &spec.strategies {
                 let mine: Vec<&JobResult> = results
                     .iter()

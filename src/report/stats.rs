@@ -243,14 +243,6 @@ fn compare(
     }
 }
 
-fn noise_labels(spec: &Spec) -> Vec<String> {
-    if spec.noise.is_empty() {
-        vec!["0%".into()]
-    } else {
-        spec.noise.iter().map(|n| n.label()).collect()
-    }
-}
-
 /// The statistics of `results` (the jobs of `spec`).
 pub fn compute(spec: &Spec, results: &[JobResult]) -> Stats {
     let metric = spec.metric;
@@ -270,7 +262,7 @@ pub fn compute(spec: &Spec, results: &[JobResult]) -> Stats {
     let mut blocks = Vec::new();
     for setup in &spec.setups {
         let dataset = setup.dataset.name();
-        for noise in noise_labels(spec) {
+        for noise in spec.noise_labels() {
             let jobs: Vec<Vec<&JobResult>> = spec
                 .strategies
                 .iter()
