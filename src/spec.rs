@@ -798,6 +798,20 @@ impl Spec {
                 ),
             );
         }
+        // Before any schedule is built: a budget beyond every row of a dataset would only end in
+        // the pool check after the data is loaded, and its schedule can outgrow memory.
+        for (i, setup) in self.setups.iter().enumerate() {
+            let (rows, _, _) = setup.dataset.shape();
+            if self.budget > rows {
+                return bad(
+                    "budget",
+                    format!(
+                        "{} labels, but setups[{i}] ({:?}) has only {rows} rows in all; lower budget",
+                        self.budget, setup.dataset
+                    ),
+                );
+            }
+        }
         if self.report_at.is_empty() {
             return bad(
                 "report_at",

@@ -96,6 +96,14 @@ fn budget_below_the_initial_set_names_the_field() {
 }
 
 #[test]
+fn budget_beyond_the_dataset_is_refused_before_any_schedule_is_built() {
+    refuses(
+        "budget_beyond_dataset.ron",
+        "tests/data/budget_beyond_dataset.ron: budget: 4294967296 labels, but setups[0] (Digits) has only 1797 rows in all",
+    );
+}
+
+#[test]
 fn empty_seed_list_names_the_field() {
     refuses(
         "empty_seeds.ron",

@@ -92,11 +92,12 @@ pub fn load(q: &mut QNet, path: &Path) -> Result<(), PolicyFileError> {
                     "no tensor {name}: not a policy of this architecture"
                 ))
             })?;
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
+            if view.dtype() != safetensors::Dtype::F32 {
+                return Err(err(format!(
+                    "{name} holds {:?} values; a policy holds F32",
+                    view.dtype()
+                )));
+            }
             let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
             if shape != var.size() {
                 return Err(err(format!(
@@ -104,6 +105,11 @@ pub fn load(q: &mut QNet, path: &Path) -> Result<(), PolicyFileError> {
                     var.size()
                 )));
             }
+            let values: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             var.copy_(
                 &tch::Tensor::from_slice(&values)
                     .view(shape.as_slice())
@@ -124,16 +130,26 @@ pub fn dims(path: &Path, arch: &super::qnet::Arch) -> Result<(i64, i64), PolicyF
     let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
     let width = |name: &str| {
         file.tensor(name)
-            .map(|t| t.shape().get(1).copied().unwrap_or(0) as i64)
+            // An empty tensor is no layer (and its width could be anything).
+            .map(|t| match t.shape() {
+                [rows, cols] if *rows > 0 => *cols as i64,
+                _ => 0,
+            })
             .map_err(|_| {
                 err(format!(
                     "no tensor {name}: not a policy of this architecture"
                 ))
             })
     };
-    Ok(match arch {
+    let (state, action) = match arch {
         // fc0 takes [state, 3 action features].
         super::qnet::Arch::Mlp(_) => (width("fc0.weight")? - 3, 3),
         super::qnet::Arch::LalRl => (width("state.weight")?, width("joint.weight")? - 10),
-    })
+    };
+    if state < 1 || action < 1 {
+        return Err(err(format!(
+            "its input widths (state {state}, action {action}) are not those of a policy"
+        )));
+    }
+    Ok((state, action))
 }
