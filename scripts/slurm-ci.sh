@@ -2,7 +2,7 @@
 # Proves scripts/slurm-array.sh on a real Slurm: a one-node cluster on localhost (munged, slurmctld,
 # slurmd, all started here and stopped on exit), the CI spec specs/ci/table1.ron submitted as a
 # 3-task array with its dependent merge exactly as the README tells a user to, then the merged
-# directory compared byte for byte (every file but timing.ron, which holds wall times) with one
+# directory compared byte for byte (every file but timing.ron and report.html, which hold wall times) with one
 # unsharded run of the same spec.
 #
 #   scripts/slurm-ci.sh            # as root; installs Debian's slurm-wlm and munge when missing
@@ -128,10 +128,10 @@ echo "slurm-ci: array of $shards and its merge finished in $(($(date +%s) - star
 
 # The unsharded reference, then the byte comparison.
 "$bench" run "$spec" --out "$work/whole" >"$work/whole.log" 2>&1
-diff -r -x timing.ron "$work/whole" "$merged" >"$work/diff.log" || {
+diff -r -x timing.ron -x report.html "$work/whole" "$merged" >"$work/diff.log" || {
   echo "slurm-ci: the merged array differs from the unsharded run:" >&2
   head -n 40 "$work/diff.log" >&2
   exit 1
 }
-files=$(find "$merged" -type f ! -name timing.ron | wc -l)
+files=$(find "$merged" -type f ! -name timing.ron ! -name report.html | wc -l)
 echo "slurm-ci: ok: $files files of the merged array byte-identical to one unsharded run"

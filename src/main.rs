@@ -81,7 +81,8 @@ enum Command {
     #[command(
         after_help = "Example:\n  bench compare results/table1 golden/paper/table1.ron\n\n\
         Each cell shows reproduced and published mean +/- interval and the difference in units of \
-        the combined interval. Runs on SYNTHETIC data are refused: they reproduce nothing."
+        the combined interval. The comparison is also written to RESULTS/compare.md and shown in \
+        RESULTS/report.html. Runs on SYNTHETIC data are refused: they reproduce nothing."
     )]
     Compare {
         /// An output directory of `bench run` or `bench merge`.
@@ -312,6 +313,19 @@ fn main() -> ExitCode {
         Command::Compare { results, paper } => match ralbench::compare::compare(&results, &paper) {
             Ok(text) => {
                 print!("{text}");
+                // Kept with the run, and shown in its report.html.
+                let md = results.join(ralbench::report::html::COMPARE_FILE);
+                match ralbench::io::write_atomic(&md, text.as_bytes()) {
+                    Err(e) => eprintln!("warning: {e}"),
+                    Ok(()) => match ralbench::run::merge::report_dir(&results) {
+                        Ok(_) => eprintln!(
+                            "wrote {} and its section of {}",
+                            md.display(),
+                            results.join(ralbench::report::html::FILE).display()
+                        ),
+                        Err(e) => eprintln!("warning: report.html not refreshed: {e:#}"),
+                    },
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -12,6 +12,7 @@ fn check_golden(spec: &str, name: &str) {
     let out = tempfile::tempdir().expect("temp dir");
     common::run_spec(spec, out.path(), THREADS);
     common::assert_same_start(out.path());
+    common::assert_plots_readable(out.path());
     let table = std::fs::read_to_string(out.path().join("table.md")).expect("table.md written");
     insta::with_settings!({
         snapshot_path => "../golden",

@@ -289,6 +289,13 @@ fn compare_prints_each_cell_and_refuses_synthetic_runs() {
         .stdout(predicate::str::contains("| dral | 0% | 100 | missing |"))
         .stdout(predicate::str::contains("1 of 2 published cells compared, 1 missing"))
         .stdout(predicate::str::contains("consistent under either reading"));
+    // Kept with the run and shown in its page.
+    let md = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
+    assert!(md.contains("1 of 2 published cells compared"));
+    let page = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        page.contains("<h2>Against the paper</h2>") && page.contains("published cells compared")
+    );
     let synthetic = tempfile::tempdir().unwrap();
     common::run_spec("specs/ci/synthetic-histology.ron", synthetic.path(), 1);
     common::bench()

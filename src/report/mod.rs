@@ -4,6 +4,7 @@
 //!
 //! Everything here is computed from the spec and the job results alone, so `bench report` and
 //! `bench merge` rebuild exactly what `bench run` wrote.
+pub mod html;
 pub mod stats;
 
 use crate::data::Origin;
@@ -277,7 +278,6 @@ pub fn write_reports(
     results: &[JobResult],
     timings: &BTreeMap<String, Option<JobTiming>>,
 ) -> anyhow::Result<Table> {
-    use anyhow::Context;
     let rows = summarise(spec, results, timings);
     let mut table = render(spec, &rows, false);
     let mut kinds: Vec<&Option<crate::run::Provenance>> = Vec::new();
@@ -324,8 +324,7 @@ pub fn write_reports(
     };
     for (name, text) in files {
         let path = dir.join(name);
-        crate::io::write_atomic(&path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::io::write_atomic(&path, text.as_bytes())?;
     }
     crate::plot::curves(dir, spec, results)?;
     if let Some(f) = &statistics.friedman {
@@ -337,6 +336,18 @@ pub fn write_reports(
             f.cells,
         )?;
     }
+    let stats_md = stats::to_markdown(spec, &statistics);
+    html::write(
+        dir,
+        &html::Page {
+            spec,
+            results,
+            rows: &rows,
+            notes: &shown.notes,
+            stats: &statistics,
+            stats_md: &stats_md,
+        },
+    )?;
     let mut shown = shown;
     shown.footer = stats::summary(&statistics);
     Ok(shown)

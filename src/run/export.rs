@@ -94,8 +94,7 @@ impl Plan {
         }
         let path = out.join("manifest.json");
         let text = serde_json::to_string_pretty(&manifest)? + "\n";
-        crate::io::write_atomic(&path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::io::write_atomic(&path, text.as_bytes())?;
         Ok((manifest, skipped))
     }
 }

@@ -11,7 +11,7 @@ pub struct OutputLock {
 impl OutputLock {
     /// Takes `<dir>/.lock`; a lock left by a process that no longer exists is taken over.
     pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::io::create_dir(dir).map_err(|e| e.to_string())?;
         let path = dir.join(".lock");
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
@@ -36,7 +36,7 @@ impl OutputLock {
                     // Stale: its process is gone (killed, crashed).
                     let _ = std::fs::remove_file(&path);
                 }
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+                Err(e) => return Err(crate::io::WriteError::new(&path, &e).to_string()),
             }
         }
         Err(format!("{}: could not take the lock", path.display()))

@@ -225,8 +225,7 @@ impl JobContext<'_> {
         .with_context(|| format!("job {id} ({label})"))?;
         result.computed_by = Some(self.provenance.clone());
         let path = self.jobs_dir.join(format!("{id}.ron"));
-        write_atomic(&path, pretty(&result).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_atomic(&path, pretty(&result).as_bytes())?;
         Ok((result, timing))
     }
 }
@@ -313,7 +312,6 @@ impl Plan {
     /// Runs every job (of the shard) not already finished under `opts.out`, then writes the
     /// summary, and the tables unless the run is one shard of several.
     pub fn execute(&self, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
-        use anyhow::Context;
         let (device, compute) =
             device::configure(opts.device, opts.threads, self.spec.deterministic)
                 .map_err(PlanError::Device)?;
@@ -324,11 +322,9 @@ impl Plan {
             .map_or(0, |d| d.as_secs());
         let jobs_dir = opts.out.join("jobs");
         let policies_dir = opts.out.join("policies");
-        std::fs::create_dir_all(&jobs_dir)
-            .with_context(|| format!("cannot create output directory {}", jobs_dir.display()))?;
+        crate::io::create_dir(&jobs_dir)?;
         let spec_path = opts.out.join(SPEC_FILE);
-        write_atomic(&spec_path, self.spec_text.as_bytes())
-            .with_context(|| format!("cannot write {}", spec_path.display()))?;
+        write_atomic(&spec_path, self.spec_text.as_bytes())?;
         let earlier = read_timing(&opts.out);
         // Temporary files of a run that was killed mid-write: never results, safe to drop.
         for entry in std::fs::read_dir(&jobs_dir)?.flatten() {
@@ -515,8 +511,7 @@ impl Plan {
             ("timing.ron", pretty(&timing)),
         ] {
             let path = opts.out.join(name);
-            write_atomic(&path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_atomic(&path, text.as_bytes())?;
         }
         let table = match opts.shard {
             Some(s) if s.count > 1 => None,
@@ -530,8 +525,7 @@ impl Plan {
         // Again with the reports' time included.
         timing.wall_s = started.elapsed().as_secs_f64();
         let path = opts.out.join("timing.ron");
-        write_atomic(&path, pretty(&timing).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_atomic(&path, pretty(&timing).as_bytes())?;
         Ok(RunOutcome {
             table,
             ran,

@@ -44,7 +44,8 @@ pub fn run_spec_with(
         .success()
 }
 
-/// Every file under `dir` except timing.ron (wall times), as (relative path, bytes), sorted.
+/// Every file under `dir` except timing.ron and report.html (they show wall times and the
+/// run's date), as (relative path, bytes), sorted.
 pub fn result_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -53,7 +54,10 @@ pub fn result_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.file_name().is_some_and(|n| n != "timing.ron") {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n != "timing.ron" && n != "report.html")
+            {
                 let bytes = std::fs::read(&path).expect("readable result file");
                 files.push((
                     path.strip_prefix(dir).expect("under dir").to_path_buf(),
@@ -105,4 +109,55 @@ pub fn assert_same_start(out: &Path) {
             );
         }
     }
+}
+
+/// The report of an output directory is there and its plots read well: `report.html` exists,
+/// and in `curves.svg` the label axis has whole-number ticks and the metric axis is fitted to the
+/// data (it neither starts at 0 nor ends above 1 unless the curves come near).
+pub fn assert_plots_readable(out: &Path) {
+    assert!(out.join("report.html").exists(), "report.html written");
+    let svg = std::fs::read_to_string(out.join("curves.svg")).expect("curves.svg written");
+    // Tick labels are the <text> elements holding only a number.
+    let numbers: Vec<&str> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            t.split_once('>')
+                .map(|(_, r)| r.split('<').next().unwrap_or(""))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.parse::<f64>().is_ok())
+        .collect();
+    let (decimals, integers): (Vec<&str>, Vec<&str>) =
+        numbers.iter().partition(|t| t.contains('.'));
+    assert!(!integers.is_empty(), "label-axis ticks: {numbers:?}");
+    // Metric ticks have two decimals; a label tick printed as a float ("20.0") would show here.
+    for t in &decimals {
+        assert_eq!(
+            t.split('.').nth(1).map(str::len),
+            Some(2),
+            "tick {t}: {numbers:?}"
+        );
+    }
+    let ticks: Vec<f64> = decimals.iter().map(|t| t.parse().unwrap()).collect();
+    let (lo, hi) = ticks
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &t| (a.min(t), b.max(t)));
+    let results: Vec<ralbench::run::JobResult> = std::fs::read_dir(out.join("jobs"))
+        .unwrap()
+        .map(|e| ron::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    let values: Vec<f64> = results
+        .iter()
+        .flat_map(|r| r.curve.iter().map(|p| p.test_accuracy))
+        .collect();
+    let (dmin, dmax) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    // Fitted: the axis spans at most the data's range plus a margin (ticks fall inside the
+    // axis, and mean curves inside the data's range).
+    assert!(
+        lo >= dmin - 0.25 && hi <= (dmax + 0.25).min(1.0),
+        "metric ticks {lo}..{hi} for data in {dmin}..{dmax}"
+    );
 }
