@@ -1,9 +1,11 @@
-//! Links the binary to libtorch so it runs without LD_LIBRARY_PATH, compiles the determinism shim,
+//! Links the binary to libtorch so it runs without LD_LIBRARY_PATH, compiles the C++ shims
+//! (determinism switches, per-worker CUDA streams),
 //! and, with RALBENCH_CUDA=1, keeps libtorch_cuda linked for GPU builds.
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=csrc/determinism.cpp");
+    println!("cargo:rerun-if-changed=csrc/streams.cpp");
     println!("cargo:rerun-if-env-changed=RALBENCH_CUDA");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
 
@@ -43,6 +45,7 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .file("csrc/determinism.cpp")
+        .file("csrc/streams.cpp")
         .include(root.join("include"))
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")

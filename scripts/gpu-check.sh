@@ -46,8 +46,8 @@ diff "$out/ci-gpu-1/table.md" "$out/ci-cpu/table.md" && echo "  identical"
 for d in ci-gpu-1 paper-gpu-1; do echo "== $d timing"; cat "$out/$d/timing.ron"; done
 
 # Several jobs on the one GPU: the paper-shaped spec with 1, 2, 4 and 8 jobs in flight (worker
-# threads; they share the device's default stream, so kernels interleave rather than overlap,
-# while the host side of each job runs in parallel). Jobs per hour for each, and the job files of
+# threads, each on its own CUDA stream from libtorch's pool: csrc/streams.cpp, so kernels of
+# different jobs can overlap; the host side of each job runs in parallel). Jobs per hour for each, and the job files of
 # every count against 1 in flight (they must be identical).
 echo "jobs in flight on the GPU (paper-shaped spec):"
 for n in 1 2 4 8; do

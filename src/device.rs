@@ -7,6 +7,27 @@ unsafe extern "C" {
     fn ralbench_set_deterministic(on: bool);
     fn ralbench_deterministic() -> bool;
     fn ralbench_cpu_capability(buf: *mut std::ffi::c_char, len: usize);
+    fn ralbench_use_pool_stream(device: i32) -> i32;
+}
+
+/// Gives the calling thread its own CUDA stream from libtorch's pool when `device` is a GPU, so
+/// the workers of a `--jobs N` pool overlap on one device; each job's kernels stay in order on
+/// its stream, so its results are those of one job in flight. Returns whether it did (false on
+/// CPU, and in a build without the CUDA backend).
+pub fn use_own_stream(device: tch::Device) -> bool {
+    match device {
+        // SAFETY: the shim catches every C++ exception and returns -1.
+        tch::Device::Cuda(i) => unsafe { ralbench_use_pool_stream(i as i32) == 0 },
+        _ => false,
+    }
+}
+
+/// Waits for every stream of `device` (a GPU): before workers read tensors made on the default
+/// stream. Nothing to do on CPU.
+pub fn synchronize(device: tch::Device) {
+    if let tch::Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
 }
 
 /// Environment that pins libtorch's CPU kernels and oneDNN to AVX2 and MKL to its COMPATIBLE
@@ -120,4 +141,18 @@ pub fn configure(
             cpu_pinning,
         },
     ))
+}
+
+#[cfg(test)]
+mod stream_tests {
+    /// A worker gets its own stream exactly where there is a CUDA device to give one on; on CPU
+    /// (and in a build without the CUDA backend) the call is a harmless no.
+    #[test]
+    fn own_streams_exist_only_with_cuda() {
+        assert!(!super::use_own_stream(tch::Device::Cpu));
+        assert_eq!(
+            super::use_own_stream(tch::Device::Cuda(0)),
+            tch::Cuda::is_available()
+        );
+    }
 }

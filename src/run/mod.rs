@@ -412,6 +412,10 @@ impl Plan {
             provenance: &provenance,
         };
         let pool_started = std::time::Instant::now();
+        // On a GPU each worker gets its own stream; the data and features were made on the
+        // default stream, so they must be complete before any worker reads them.
+        crate::device::synchronize(device);
+        let own_streams = workers > 1;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::channel();
             for _ in 0..workers {
@@ -422,6 +426,9 @@ impl Plan {
                     (tx.clone(), &ctx, &next, &stop, &pending, &mine);
                 scope.spawn(move || {
                     use std::sync::atomic::Ordering::SeqCst;
+                    if own_streams {
+                        crate::device::use_own_stream(ctx.device);
+                    }
                     while !stop.load(SeqCst) && signals::received().is_none() {
                         let k = next.fetch_add(1, SeqCst);
                         let Some(&i) = pending.get(k) else { break };
