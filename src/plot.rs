@@ -549,9 +549,9 @@ pub fn training_svg(rewards: &[f64], epsilons: &[f64]) -> anyhow::Result<String>
     let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("training plot: {e}");
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (420, 300)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (420, 360)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let (top, bottom) = root.split_vertically(190);
+        let (top, bottom) = root.split_vertically(200);
         let n = rewards.len().max(epsilons.len()).max(2) as i64;
         let finite = rewards.iter().copied().filter(|r| r.is_finite());
         let (lo, hi) = finite.fold((f64::MAX, f64::MIN), |(a, b), r| (a.min(r), b.max(r)));
@@ -578,6 +578,8 @@ pub fn training_svg(rewards: &[f64], epsilons: &[f64]) -> anyhow::Result<String>
                 .configure_mesh()
                 .x_desc("iteration")
                 .y_desc(desc)
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 12))
                 .x_labels(8)
                 .y_labels(4)
                 .y_label_formatter(&|v| format!("{v:.2}"))

@@ -34,7 +34,7 @@ th:first-child,td:first-child{text-align:left}thead th{border-bottom:1px solid #
 td.best{font-weight:700;background:#eaf5ec}
 figure{margin:0}.cell>div{flex:0 1 auto}.cell figure{flex:1 1 520px;min-width:360px;max-width:760px}.cell figure svg{width:100%;height:auto}
 details{margin:3px 0}summary{cursor:pointer}
-.note{font-size:12px;color:#444}.rows{font-family:ui-monospace,monospace;font-size:12px;white-space:normal;text-align:left}
+.note{font-size:12px;color:#444}td.rows{font-family:ui-monospace,monospace;font-size:12px;white-space:normal;text-align:left}th.rows{text-align:left}
 ";
 
 /// Everything the page shows, gathered by the caller (`write_reports`).
@@ -320,7 +320,7 @@ fn jobs(h: &mut String, spec: &Spec, results: &[JobResult]) -> anyhow::Result<()
         h.push_str(inline_svg(&crate::plot::job_svg(spec, r)?));
         writeln!(
             h,
-            "<table class=\"steps\"><thead><tr><th>step</th><th>labels</th><th>{}</th><th>rows queried</th></tr></thead><tbody>",
+            "<table class=\"steps\"><thead><tr><th>step</th><th>labels</th><th>{}</th><th class=\"rows\">rows queried</th></tr></thead><tbody>",
             esc(spec.metric.name())
         )?;
         for (i, p) in r.curve.iter().enumerate() {
