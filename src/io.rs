@@ -1,5 +1,7 @@
-//! The one atomic-write helper: a reader never sees a half-written file, and a write that fails
-//! (full disk, read-only or unwritable directory) names the file and what to do.
+//! Files the harness writes: the one atomic-write helper (a reader never sees a half-written
+//! file, and a write that fails, full disk, read-only or unwritable directory, names the file and
+//! what to do), the RON layout of every result file, and sha256. Imports nothing of the crate, so
+//! every module may use it.
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -86,6 +88,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 /// Creates `dir` and its parents, with the same advice as [`write_atomic`] on failure.
 pub fn create_dir(dir: &Path) -> Result<(), WriteError> {
     std::fs::create_dir_all(dir).map_err(|e| WriteError::new(dir, &e))
+}
+
+/// Stable, readable RON for every file the harness writes.
+pub fn pretty<T: serde::Serialize>(value: &T) -> String {
+    let config = ron::ser::PrettyConfig::new().indentor("  ").new_line("\n");
+    let mut text = ron::ser::to_string_pretty(value, config).expect("result types serialise");
+    text.push('\n');
+    text
 }
 
 /// sha256 of `bytes` as lower-case hex.

@@ -222,7 +222,7 @@ impl Lock {
             None => self.artifacts.push(artifact),
         }
         self.artifacts.sort_by(|a, b| a.name.cmp(&b.name));
-        let body = crate::run::pretty(&self.artifacts);
+        let body = crate::io::pretty(&self.artifacts);
         crate::io::write_atomic(&self.path, format!("{HEADER}{body}").as_bytes())
             .map_err(Into::into)
     }

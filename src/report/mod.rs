@@ -306,7 +306,7 @@ pub fn write_reports(
         ("table.csv", to_csv(spec, &rows)),
         (
             "table.ron",
-            crate::run::pretty(&(table.title.clone(), spec.interval, &stable)),
+            crate::io::pretty(&(table.title.clone(), spec.interval, &stable)),
         ),
     ];
     // With a time column, that is the table to show (the paper's Table 2 has one); table.md
@@ -314,7 +314,7 @@ pub fn write_reports(
     let statistics = stats::compute(spec, results);
     files.push(("stats.md", stats::to_markdown(spec, &statistics)));
     files.push(("stats.csv", stats::to_csv(&statistics)));
-    files.push(("stats.ron", crate::run::pretty(&statistics)));
+    files.push(("stats.ron", crate::io::pretty(&statistics)));
     let shown = if spec.report_time {
         let timed = render(spec, &rows, true);
         files.push(("table-time.md", timed.to_markdown()));

@@ -608,13 +608,7 @@ pub fn reusable(path: &Path, job: &Job) -> Reuse {
     }
 }
 
-/// Stable, readable RON for every file the harness writes.
-pub fn pretty<T: Serialize>(value: &T) -> String {
-    let config = ron::ser::PrettyConfig::new().indentor("  ").new_line("\n");
-    let mut text = ron::ser::to_string_pretty(value, config).expect("result types serialise");
-    text.push('\n');
-    text
-}
+pub use crate::io::pretty;
 
 /// A progress bar on a terminal (jobs done, jobs in flight), one plain line per job elsewhere.
 /// Shared by the workers of a run.
