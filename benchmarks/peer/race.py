@@ -133,7 +133,17 @@ def peer_main(args):
         if cls.get("retrain", "FromScratch") != "FromScratch" or cls.get("input", "Identity") != "Identity":
             raise SystemExit("peer: only retrain: FromScratch and input: Identity are implemented")
         (opt_kind, opt), = cls["optimizer"].items()
-        if opt_kind != "Adam":
+        if opt_kind == "Adam":
+            def estimator(epochs, cls=cls, entry=entry, opt=opt):
+                return TorchClassifier(cls["model"], entry["shape"], entry["n_classes"],
+                                       opt["lr"], opt["weight_decay"], epochs, cls["batch_size"])
+        elif opt_kind == "Lbfgs" and cls["model"] == "LogisticRegression":
+            # What a user of modAL would pick for a solved logistic regression: scikit-learn's.
+            from sklearn.linear_model import LogisticRegression
+
+            def estimator(epochs, opt=opt):
+                return LogisticRegression(C=opt["c"], tol=opt["tol"], max_iter=opt["max_iter"])
+        else:
             raise SystemExit(f"peer: optimizer {opt_kind} is not implemented here")
         if entry["data"] not in arrays:
             d = export / "data" / entry["data"]
@@ -145,8 +155,7 @@ def peer_main(args):
             # PyTorch's and modAL's one-time initialisation (about 1 s here).
             rows = a["initial"]
             warm = ActiveLearner(
-                estimator=TorchClassifier(cls["model"], entry["shape"], entry["n_classes"],
-                                          opt["lr"], opt["weight_decay"], 1, cls["batch_size"]),
+                estimator=estimator(1),
                 query_strategy=margin_sampling,
                 X_training=a["x"][rows], y_training=a["y"][rows])
             picks, _ = warm.query(a["x"][a["test"]], n_instances=2)
@@ -161,8 +170,7 @@ def peer_main(args):
         x_test, y_test = x[a["test"]], y[a["test"]]
         labelled = list(a["initial"])
         learner = ActiveLearner(
-            estimator=TorchClassifier(cls["model"], entry["shape"], entry["n_classes"], opt["lr"],
-                                      opt["weight_decay"], cls["epochs"], cls["batch_size"]),
+            estimator=estimator(cls["epochs"]),
             query_strategy=strategies[entry["strategy"]],
             X_training=x[labelled], y_training=y[labelled])
         in_labelled = np.zeros(len(y), dtype=bool)
