@@ -20,15 +20,9 @@ pub struct WriteError {
 impl WriteError {
     /// `error` while writing `path`.
     pub fn new(path: &Path, error: &std::io::Error) -> WriteError {
-        // The system's own words, without the temporary file's name tempfile appends.
-        let inner = error
-            .get_ref()
-            .and_then(|e| e.source())
-            .and_then(|e| e.downcast_ref::<std::io::Error>());
-        let code = error
-            .raw_os_error()
-            .or(inner.and_then(|e| e.raw_os_error()));
-        let message = code.map_or_else(
+        // The system's own words, without the temporary file's name that tempfile's wrapped
+        // errors (creating the temporary file) append.
+        let message = error.raw_os_error().map_or_else(
             || {
                 let text = error.to_string();
                 match text.split_once(" at path ") {

@@ -80,7 +80,8 @@ pub fn y_range(series: &[(String, Curve)]) -> (f64, f64) {
 }
 
 /// One chart: the metric (fitted range) against a count axis with integer ticks, every curve with
-/// its band. `title` may hold two lines (the second drawn smaller).
+/// its band, coloured from palette position `first_colour` on. `title` may hold two lines (the
+/// second drawn smaller).
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -88,6 +89,7 @@ fn panel<DB: DrawingBackend>(
     x_desc: &str,
     y_desc: &str,
     series: &[(String, Curve)],
+    first_colour: usize,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -133,7 +135,7 @@ where
         .axis_style(RGBColor(120, 120, 120))
         .draw()
         .map_err(|e| err(&e))?;
-    draw_series(&mut chart, series)?;
+    draw_series(&mut chart, series, first_colour)?;
     Ok(())
 }
 
@@ -158,17 +160,19 @@ where
     Ok(())
 }
 
-/// Each curve as a line with its interval band, in the palette's colour for its position.
+/// Each curve as a line with its interval band, in the palette's colour for its position
+/// (counted from `first_colour`).
 fn draw_series<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordi64, RangedCoordf64>>,
     series: &[(String, Curve)],
+    first_colour: usize,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     for (i, (_, curve)) in series.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()].to_rgba();
+        let colour = PALETTE[(first_colour + i) % PALETTE.len()].to_rgba();
         // x values are counts (labels, N): whole numbers.
         let band: Vec<(i64, f64)> = curve
             .iter()
@@ -269,6 +273,7 @@ where
             "labelled points",
             spec.metric.name(),
             series,
+            0,
         )?;
     }
     let names: Vec<String> = spec.strategies.iter().map(|s| s.name()).collect();
@@ -339,6 +344,7 @@ where
         "N (labels per step)",
         spec.metric.name(),
         series,
+        0,
     )?;
     let names: Vec<String> = series.iter().map(|(n, _)| n.clone()).collect();
     legend(&key, &names)?;
@@ -518,9 +524,7 @@ pub fn job_svg(spec: &Spec, result: &JobResult) -> anyhow::Result<String> {
         .iter()
         .map(|p| (p.labels as f64, p.value(spec.metric), 0.0))
         .collect();
-    // draw_series colours by position: pad with empty series up to the strategy's place.
-    let mut series: Vec<(String, Curve)> = vec![(String::new(), vec![]); i % PALETTE.len()];
-    series.push((result.job.strategy.name(), curve));
+    let series = [(result.job.strategy.name(), curve)];
     let (x0, x1) = (
         result.curve.first().map_or(0.0, |p| p.labels as f64),
         result.curve.last().map_or(1.0, |p| p.labels as f64),
@@ -537,6 +541,7 @@ pub fn job_svg(spec: &Spec, result: &JobResult) -> anyhow::Result<String> {
             "labelled points",
             spec.metric.name(),
             &series,
+            i,
         )
         .map_err(|e| anyhow::anyhow!("plot of job {}: {e}", result.job_id))?;
         root.present().map_err(|e| anyhow::anyhow!("{e}"))?;

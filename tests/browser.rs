@@ -211,15 +211,20 @@ fn check_report(chromium: &Path, out: &Path, work: &Path) -> Checked {
     }
 }
 
-#[test]
-fn the_report_of_a_ci_spec_reads_in_a_browser() {
-    let Some(chromium) = chromium() else {
-        return;
-    };
+/// Runs `spec` and checks its report in Chromium; None (skipped) where there is no Chromium.
+fn run_and_check(spec: &str) -> Option<Checked> {
+    let chromium = chromium()?;
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
-    common::run_spec("specs/ci/table1.ron", &out, 1).success();
-    let checked = check_report(&chromium, &out, work.path());
+    common::run_spec(spec, &out, 1).success();
+    Some(check_report(&chromium, &out, work.path()))
+}
+
+#[test]
+fn the_report_of_a_ci_spec_reads_in_a_browser() {
+    let Some(checked) = run_and_check("specs/ci/table1.ron") else {
+        return;
+    };
     assert_eq!(
         checked.plots, 3,
         "synthetic-histology at noise 0, 10 and 100%"
@@ -228,13 +233,9 @@ fn the_report_of_a_ci_spec_reads_in_a_browser() {
 
 #[test]
 fn the_baselines_page_shows_a_table_and_its_curves_on_one_screen() {
-    let Some(chromium) = chromium() else {
+    let Some(checked) = run_and_check("specs/baselines.ron") else {
         return;
     };
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("out");
-    common::run_spec("specs/baselines.ron", &out, 1).success();
-    let checked = check_report(&chromium, &out, work.path());
     assert_eq!(checked.plots, 6);
     for (what, bottom) in [
         ("table", checked.table_bottom),

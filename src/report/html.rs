@@ -103,31 +103,28 @@ fn render(dir: &Path, page: &Page<'_>) -> anyhow::Result<String> {
         esc(&title)
     )?;
     header(&mut h, dir, page)?;
+    // One panel per (dataset, noise) cell, in the order of the spec's setups and noise levels.
     let panels = crate::plot::panels(spec, page.results);
-    let noises = spec.noise_labels();
-    let mut i = 0;
-    for setup in &spec.setups {
-        for noise in &noises {
-            let (_, series) = &panels[i];
-            i += 1;
-            let dataset = setup.dataset.name();
-            writeln!(
-                h,
-                "<section class=\"cell\" id=\"cell-{i}\"><div><h2>{} · noise {}</h2>",
-                esc(&dataset),
-                esc(noise)
-            )?;
-            cell_table(&mut h, spec, page.rows, &dataset, noise)?;
-            writeln!(h, "</div><figure class=\"curve\">")?;
-            h += inline_svg(&crate::plot::panel_svg(spec, &panels[i - 1])?);
-            writeln!(h, "</figure></section>")?;
-            let _ = series;
-        }
+    let cells = spec
+        .setups
+        .iter()
+        .flat_map(|setup| spec.noise_labels().into_iter().map(move |n| (setup, n)));
+    for (i, ((setup, noise), panel)) in cells.zip(&panels).enumerate() {
+        let dataset = setup.dataset.name();
+        writeln!(
+            h,
+            "<section class=\"cell\" id=\"cell-{}\"><div><h2>{} · noise {}</h2>",
+            i + 1,
+            esc(&dataset),
+            esc(&noise)
+        )?;
+        cell_table(&mut h, spec, page.rows, &dataset, &noise)?;
+        writeln!(h, "</div><figure class=\"curve\">")?;
+        h += inline_svg(&crate::plot::panel_svg(spec, panel)?);
+        writeln!(h, "</figure></section>")?;
     }
-    if !page.notes.is_empty() {
-        for n in page.notes {
-            writeln!(h, "<p class=\"note\">Note: {}</p>", esc(n))?;
-        }
+    for n in page.notes {
+        writeln!(h, "<p class=\"note\">Note: {}</p>", esc(n))?;
     }
     writeln!(
         h,

@@ -312,7 +312,8 @@ pub fn write_reports(
     // With a time column, that is the table to show (the paper's Table 2 has one); table.md
     // stays without it, so it is identical across reruns.
     let statistics = stats::compute(spec, results);
-    files.push(("stats.md", stats::to_markdown(spec, &statistics)));
+    let stats_md = stats::to_markdown(spec, &statistics);
+    files.push(("stats.md", stats_md.clone()));
     files.push(("stats.csv", stats::to_csv(&statistics)));
     files.push(("stats.ron", crate::io::pretty(&statistics)));
     let shown = if spec.report_time {
@@ -336,7 +337,6 @@ pub fn write_reports(
             f.cells,
         )?;
     }
-    let stats_md = stats::to_markdown(spec, &statistics);
     html::write(
         dir,
         &html::Page {
