@@ -180,8 +180,9 @@ pub struct DralSpec {
     /// Replay buffer capacity (LAL-RL: 1e4).
     #[serde(default = "d_replay")]
     pub replay: usize,
-    /// Replay sampling (LAL-RL: prioritised, |delta|^3).
-    #[serde(default = "l_sampling")]
+    /// Replay sampling (LAL-RL: prioritised, |delta|^3; DRAL's default: uniform, ours, because
+    /// on the accuracy-delta reward the largest TD errors are reward noise, benchmarks/STUDIES.md).
+    #[serde(default = "d_sampling")]
     pub sampling: ReplaySampling,
     /// Loss over a batch (LAL-RL: summed).
     #[serde(default)]
@@ -315,8 +316,8 @@ fn d_epsilon() -> Epsilon {
         decay: None,
     }
 }
-fn l_sampling() -> ReplaySampling {
-    ReplaySampling::Prioritised { exponent: 3.0 }
+fn d_sampling() -> ReplaySampling {
+    ReplaySampling::Uniform
 }
 fn d_step_training() -> StepTraining {
     StepTraining::OneEpoch
