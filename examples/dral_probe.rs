@@ -1,15 +1,16 @@
 //! What a policy can gain in DRAL's training environment, and what a trained one does gain.
 //! Prints the numbers of benchmarks/STUDIES.md ("Replay sampling").
 //!
-//!   cargo run --release --example dral_probe -- SEED [EPISODES] [uniform|prioritised]
+//!   cargo run --release --example dral_probe -- SPEC SEED [EPISODES] [uniform|prioritised] [standardised]
 //!
-//! On the split of specs/studies/digits-dral.ron (real UCI digits, MLP [32], f_t trained one epoch
-//! per step) it plays EPISODES training episodes (default 40) with each of six fixed rules over
+//! On the split of SPEC's DRAL job with SEED (for example specs/studies/digits-dral.ron: real UCI
+//! digits, MLP [32]), with f_t trained one epoch per step, it plays EPISODES training episodes (default 40) with each of six fixed rules over
 //! DRAL's action features: random picks, the N lowest or highest scores, the N farthest from the
 //! labelled set, the N nearest to or farthest from the unlabelled mass. Every rule sees the same
 //! episodes (the same L_0 and candidate pool per episode), so the returns compare the rules alone.
 //! With a third argument it first trains DRAL with the spec's settings and that replay sampling,
-//! and prints its training reward per tenth and its greedy return over the same episodes.
+//! and prints its training reward per tenth and its greedy return over the same episodes; a
+//! fourth argument `standardised` trains it on standardised action features instead.
 use ralbench::data::{self, Sources, split};
 use ralbench::episode::Task;
 use ralbench::rl::config::ReplaySampling;
@@ -24,6 +25,10 @@ fn main() -> anyhow::Result<()> {
     ralbench::device::configure(ralbench::device::DeviceChoice::Cpu, 1, true)
         .map_err(anyhow::Error::msg)?;
     let mut args = std::env::args().skip(1);
+    let path = std::path::PathBuf::from(
+        args.next()
+            .ok_or_else(|| anyhow::anyhow!("usage: dral_probe SPEC SEED [EPISODES] [SAMPLING]"))?,
+    );
     let seed: u64 = args.next().map_or(Ok(0), |s| s.parse())?;
     let episodes: usize = args.next().map_or(Ok(40), |s| s.parse())?;
     let sampling = match args.next().as_deref() {
@@ -32,13 +37,16 @@ fn main() -> anyhow::Result<()> {
         Some("prioritised") => Some(ReplaySampling::Prioritised { exponent: 3.0 }),
         Some(other) => anyhow::bail!("sampling must be uniform or prioritised, not {other}"),
     };
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/studies/digits-dral.ron");
+    let action_norm = match args.next().as_deref() {
+        None => None,
+        Some("standardised") => Some(ralbench::rl::config::ActionNorm::Standardised),
+        Some(other) => anyhow::bail!("the fourth argument can only be standardised, not {other}"),
+    };
     let (spec, _) = Spec::load(&path)?;
     let job = ralbench::run::Job::expand(&spec)
         .into_iter()
         .find(|j| j.seed == seed && matches!(j.strategy, StrategySpec::Dral(_)))
-        .ok_or_else(|| anyhow::anyhow!("no DRAL job with seed {seed}"))?;
+        .ok_or_else(|| anyhow::anyhow!("{} has no DRAL job with seed {seed}", path.display()))?;
     let StrategySpec::Dral(dral) = &job.strategy else {
         unreachable!()
     };
@@ -71,7 +79,7 @@ fn main() -> anyhow::Result<()> {
         repr: dral.state,
         state_set: &split.state,
         state_points: None,
-        action_norm: dral.action_norm,
+        action_norm: action_norm.unwrap_or(dral.action_norm),
     };
     let mut env = AlEnv::new(
         &task,
