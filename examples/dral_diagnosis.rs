@@ -12,41 +12,22 @@
 //! 2. what a policy trained under that rule learned (40 iterations x 10 episodes, else the spec's
 //!    DRAL settings): on 30 fresh states, the rank correlation of Q with each action feature, and
 //!    the mean hold-out gain of greedy episodes against random ones.
-use ralbench::data::{self, Sources, split};
+use ralbench::data::split;
 use ralbench::episode::{Episode, Task};
 use ralbench::rl::env::{AlEnv, Environment};
 use ralbench::rl::features::{Features, Style};
 use ralbench::rl::train::{self, Learner};
-use ralbench::spec::{Spec, StepTraining, StrategySpec};
+use ralbench::spec::StepTraining;
 use rand::seq::IndexedRandom;
-use tch::Tensor;
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
-    ralbench::device::pin_cpu_code_path();
-    ralbench::device::configure(ralbench::device::DeviceChoice::Cpu, 1, true)
-        .map_err(anyhow::Error::msg)?;
     let seed: u64 = std::env::args().nth(1).map_or(Ok(0), |s| s.parse())?;
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/studies/digits-dral.ron");
-    let (spec, _) = Spec::load(&path)?;
-    let job = ralbench::run::Job::expand(&spec)
-        .into_iter()
-        .find(|j| j.seed == seed && matches!(j.strategy, StrategySpec::Dral(_)))
-        .ok_or_else(|| anyhow::anyhow!("no DRAL job with seed {seed}"))?;
-    let StrategySpec::Dral(dral) = &job.strategy else {
-        unreachable!()
-    };
-    let data = data::load(job.dataset, &Sources::from_env()?)?;
-    let split = split::stratified(
-        &data.labels,
-        spec.split,
-        &mut ralbench::rng::stream(seed, &job.shared_stream_name("split")),
-    );
-    let mut x = Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
-    if data.standardise {
-        x = ralbench::run::job::standardised(&x, &split.pool);
-    }
-    let y = Tensor::from_slice(&data.labels);
+    let setup = common::DralJob::load(&path, seed)?;
+    let (job, dral, split) = (&setup.job, &setup.dral, &setup.split);
     println!(
         "digits, seed {seed}: pool {}, D_R {}, D_s {}",
         split.pool.len(),
@@ -55,21 +36,9 @@ fn main() -> anyhow::Result<()> {
     );
 
     for rule in [StepTraining::Setup, StepTraining::OneEpoch] {
-        let task = Task {
-            x: &x,
-            y: &y,
-            shape: &data.shape,
-            n_classes: data.n_classes,
-            weights: None,
-            classifier: job.classifier.clone(),
-            training: rule,
-            budget: job.budget,
-            step: job.labels_per_step,
-            model_time: Default::default(),
-            shared_draws: None,
-        };
+        let task = setup.task(rule);
         println!("\n== step training {rule:?}");
-        reward_noise(&task, &split, job.initial_labelled, seed)?;
+        reward_noise(&task, split, job.initial_labelled, seed)?;
 
         let mut learner = Learner::from(dral);
         learner.iterations = 40;

@@ -11,19 +11,15 @@
 //! With a third argument it first trains DRAL with the spec's settings and that replay sampling,
 //! and prints its training reward per tenth and its greedy return over the same episodes; a
 //! fourth argument `standardised` trains it on standardised action features instead.
-use ralbench::data::{self, Sources, split};
-use ralbench::episode::Task;
 use ralbench::rl::config::ReplaySampling;
 use ralbench::rl::env::{AlEnv, Environment};
 use ralbench::rl::features::{Features, Style};
 use ralbench::rl::train::{self, Learner};
-use ralbench::spec::{Spec, StepTraining, StrategySpec};
-use tch::Tensor;
+use ralbench::spec::StepTraining;
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
-    ralbench::device::pin_cpu_code_path();
-    ralbench::device::configure(ralbench::device::DeviceChoice::Cpu, 1, true)
-        .map_err(anyhow::Error::msg)?;
     let mut args = std::env::args().skip(1);
     let path = std::path::PathBuf::from(
         args.next()
@@ -42,38 +38,9 @@ fn main() -> anyhow::Result<()> {
         Some("standardised") => Some(ralbench::rl::config::ActionNorm::Standardised),
         Some(other) => anyhow::bail!("the fourth argument can only be standardised, not {other}"),
     };
-    let (spec, _) = Spec::load(&path)?;
-    let job = ralbench::run::Job::expand(&spec)
-        .into_iter()
-        .find(|j| j.seed == seed && matches!(j.strategy, StrategySpec::Dral(_)))
-        .ok_or_else(|| anyhow::anyhow!("{} has no DRAL job with seed {seed}", path.display()))?;
-    let StrategySpec::Dral(dral) = &job.strategy else {
-        unreachable!()
-    };
-    let data = data::load(job.dataset, &Sources::from_env()?)?;
-    let split = split::stratified(
-        &data.labels,
-        spec.split,
-        &mut ralbench::rng::stream(seed, &job.shared_stream_name("split")),
-    );
-    let mut x = Tensor::from_slice(&data.features).view([data.len() as i64, data.dim as i64]);
-    if data.standardise {
-        x = ralbench::run::job::standardised(&x, &split.pool);
-    }
-    let y = Tensor::from_slice(&data.labels);
-    let task = Task {
-        x: &x,
-        y: &y,
-        shape: &data.shape,
-        n_classes: data.n_classes,
-        weights: None,
-        classifier: job.classifier.clone(),
-        training: StepTraining::OneEpoch,
-        budget: job.budget,
-        step: job.labels_per_step,
-        model_time: Default::default(),
-        shared_draws: None,
-    };
+    let setup = common::DralJob::load(&path, seed)?;
+    let (job, dral, split) = (&setup.job, &setup.dral, &setup.split);
+    let task = setup.task(StepTraining::OneEpoch);
     let features = Features {
         style: Style::Dral,
         repr: dral.state,
