@@ -1,11 +1,13 @@
 //! Links the binary to libtorch so it runs without LD_LIBRARY_PATH, compiles the C++ shims
-//! (determinism switches, per-worker CUDA streams),
+//! (determinism switches, per-worker CUDA streams,
+//! the fused ReLU + max-pool of the small CNN),
 //! and, with RALBENCH_CUDA=1, keeps libtorch_cuda linked for GPU builds.
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=csrc/determinism.cpp");
     println!("cargo:rerun-if-changed=csrc/streams.cpp");
+    println!("cargo:rerun-if-changed=csrc/pool.cpp");
     println!("cargo:rerun-if-env-changed=RALBENCH_CUDA");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
 
@@ -46,6 +48,7 @@ fn main() {
         .cpp(true)
         .file("csrc/determinism.cpp")
         .file("csrc/streams.cpp")
+        .file("csrc/pool.cpp")
         .include(root.join("include"))
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")

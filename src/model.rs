@@ -113,7 +113,7 @@ impl Classifier {
                     let c = c as i64;
                     seq = seq
                         .add(nn::conv2d(&root / format!("conv{i}"), c_in, c, 3, conv))
-                        .add_fn(|x| max_pool_2x2(&x.relu()));
+                        .add_fn(relu_max_pool_2x2);
                     c_in = c;
                 }
                 let seq = seq.add_fn(|x| x.adaptive_avg_pool2d([1, 1]).flatten(1, -1));
@@ -362,37 +362,31 @@ impl Classifier {
     }
 }
 
-/// Below this many elements the extra calls of [`max_pool_2x2`]'s fast path cost more than they
-/// save.
-const FAST_POOL_MIN: usize = 1 << 15;
+unsafe extern "C" {
+    fn ralbench_relu_max_pool_2x2(x: *const torch_sys::C_tensor) -> *mut torch_sys::C_tensor;
+    fn ralbench_pool_error() -> *const std::ffi::c_char;
+}
 
-/// `x.max_pool2d_default(2)` (2 x 2 windows, stride 2) with the same values and the same
-/// gradients, several times faster on CPU: libtorch's kernel for contiguous (NCHW) tensors visits
-/// one window element at a time, its channels-last kernel vectorises across channels. The
-/// maxima and their positions come from the channels-last kernel; the gradient flows through a
-/// gather at those positions. Windows do not overlap, so each input receives at most one
-/// gradient term, exactly as in max_pool2d's backward, and the results are bit-identical.
-pub fn max_pool_2x2(x: &Tensor) -> Tensor {
-    if x.dim() != 4 || x.device() != Device::Cpu || x.numel() < FAST_POOL_MIN {
-        return x.max_pool2d_default(2);
+/// `x.relu().max_pool2d_default(2)` (2 x 2 windows, stride 2) with the same values and the same
+/// gradients, bit for bit, in one pass forward and one backward on CPU (`csrc/pool.cpp`):
+/// libtorch's ops make five full-size passes over the activations (ReLU, pooling, and in backward
+/// a zero fill, a scatter and the ReLU's threshold), and its kernel for NCHW tensors visits one
+/// window element at a time. Other devices and kinds take libtorch's ops.
+pub fn relu_max_pool_2x2(x: &Tensor) -> Tensor {
+    if x.dim() != 4 || x.device() != Device::Cpu || x.kind() != Kind::Float {
+        return x.relu().max_pool2d_default(2);
     }
-    let (pooled, positions) = tch::no_grad(|| {
-        // NHWC bytes seen as NCHW: the channels-last layout libtorch dispatches on.
-        let channels_last = x
-            .detach()
-            .permute([0, 2, 3, 1])
-            .contiguous()
-            .permute([0, 3, 1, 2]);
-        channels_last.max_pool2d_with_indices([2, 2], [2, 2], [0, 0], [1, 1], false)
-    });
-    if !x.requires_grad() {
-        return pooled.contiguous();
+    let x = x.contiguous();
+    // SAFETY: `x` is a live tensor for the whole call; the shim returns a new tensor that the
+    // caller owns (freed by tch's Drop), or null with a message.
+    let out = unsafe { ralbench_relu_max_pool_2x2(x.as_ptr()) };
+    if out.is_null() {
+        // SAFETY: a NUL-terminated string owned by this thread's shim state.
+        let why = unsafe { std::ffi::CStr::from_ptr(ralbench_pool_error()) };
+        panic!("fused ReLU + max-pool failed: {}", why.to_string_lossy());
     }
-    let size = pooled.size();
-    let positions = positions.contiguous().flatten(2, 3);
-    x.flatten(2, 3)
-        .gather(2, &positions, false)
-        .view(size.as_slice())
+    // SAFETY: `out` is a valid, uniquely owned tensor pointer.
+    unsafe { Tensor::from_ptr(out) }
 }
 
 /// Re-initialises every weight matrix or kernel (and its bias) of `vs` from `rng`, with libtorch's
@@ -510,37 +504,49 @@ mod tests {
     }
 
     #[test]
-    fn fast_max_pool_matches_libtorch_in_values_and_gradients() {
+    fn fused_relu_max_pool_matches_libtorch_in_values_and_gradients() {
         let mut rng = crate::rng::stream(0, "pool-test");
-        for shape in [[4i64, 8, 64, 64], [3, 5, 67, 65], [2, 3, 9, 11]] {
+        for shape in [
+            [4i64, 8, 64, 64],
+            [3, 5, 67, 65],
+            [2, 3, 9, 11],
+            [1, 2, 2, 3],
+        ] {
             let n: i64 = shape.iter().product();
             let values: Vec<f32> = (0..n)
                 .map(|_| {
-                    // Many exact ties (zeros and repeated values) and a few NaNs.
-                    let v: f32 = rand::Rng::random_range(&mut rng, -1.0..3.0);
-                    if v > 2.9 {
-                        f32::NAN
-                    } else {
-                        (v.max(0.0) * 4.0).round() / 4.0
+                    // Many exact ties (zeros, -0, repeated positive and negative values), NaNs
+                    // and infinities.
+                    let v: f32 = rand::Rng::random_range(&mut rng, -3.0..3.0);
+                    match v {
+                        v if v > 2.9 => f32::NAN,
+                        v if v > 2.8 => f32::INFINITY,
+                        v if v < -2.9 => f32::NEG_INFINITY,
+                        v if v < -2.5 => -0.0,
+                        v => (v * 4.0).round() / 4.0,
                     }
                 })
                 .collect();
             let x = Tensor::from_slice(&values).view(shape);
-            let grad = Tensor::from_slice(
-                &(0..n / 4)
-                    .map(|i| (i % 13) as f32 - 6.0)
-                    .collect::<Vec<_>>(),
-            );
-            let run = |fast: bool| {
+            let grad: Vec<f32> = (0..n / 4)
+                .map(|i| match i % 15 {
+                    13 => -0.0,
+                    14 => f32::NAN,
+                    k => k as f32 - 6.0,
+                })
+                .collect();
+            let grad = Tensor::from_slice(&grad);
+            let run = |fused: bool| {
                 let x = x.copy().set_requires_grad(true);
-                let y = if fast {
-                    max_pool_2x2(&x)
+                let y = if fused {
+                    relu_max_pool_2x2(&x)
                 } else {
-                    x.max_pool2d_default(2)
+                    x.relu().max_pool2d_default(2)
                 };
                 let g = grad
                     .narrow(0, 0, y.numel() as i64)
                     .view(y.size().as_slice());
+                // d(sum(y * g))/dy = 1 * g: g bit for bit, -0 and NaN included.
                 (&y * g).sum(Kind::Float).backward();
                 let bits = |t: &Tensor| {
                     Vec::<f32>::try_from(t.contiguous().view([-1]))
@@ -551,9 +557,13 @@ mod tests {
                 };
                 (bits(&y.detach()), bits(&x.grad()), y.size())
             };
-            assert_eq!(run(true), run(false), "{shape:?}");
-            let plain = tch::no_grad(|| max_pool_2x2(&x));
-            assert_eq!(plain.size(), x.max_pool2d_default(2).size());
+            let (fused, plain) = (run(true), run(false));
+            assert_eq!(fused.2, plain.2, "{shape:?}");
+            assert_eq!(fused.0, plain.0, "values differ, {shape:?}");
+            assert_eq!(fused.1, plain.1, "gradients differ, {shape:?}");
+            let inference = tch::no_grad(|| relu_max_pool_2x2(&x));
+            assert!(!inference.requires_grad());
+            assert_eq!(inference.size(), plain.2);
         }
     }
 
