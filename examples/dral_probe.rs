@@ -4,7 +4,8 @@
 //!   cargo run --release --example dral_probe -- SPEC SEED [EPISODES] [uniform|prioritised] [standardised]
 //!
 //! On the split of SPEC's DRAL job with SEED (for example specs/studies/digits-dral.ron: real UCI
-//! digits, MLP [32]), with f_t trained one epoch per step, it plays EPISODES training episodes (default 40) with each of six fixed rules over
+//! digits, MLP [32]), with f_t trained as the spec's `step_training` says (default: one epoch per
+//! step), it plays EPISODES training episodes (default 40) with each of six fixed rules over
 //! DRAL's action features: random picks, the N lowest or highest scores, the N farthest from the
 //! labelled set, the N nearest to or farthest from the unlabelled mass. Every rule sees the same
 //! episodes (the same L_0 and candidate pool per episode), so the returns compare the rules alone.
@@ -15,7 +16,6 @@ use ralbench::rl::config::ReplaySampling;
 use ralbench::rl::env::{AlEnv, Environment};
 use ralbench::rl::features::{Features, Style};
 use ralbench::rl::train::{self, Learner};
-use ralbench::spec::StepTraining;
 
 mod common;
 
@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     };
     let setup = common::DralJob::load(&path, seed)?;
     let (job, dral, split) = (&setup.job, &setup.dral, &setup.split);
-    let task = setup.task(StepTraining::OneEpoch);
+    let task = setup.task(dral.step_training);
     let features = Features {
         style: Style::Dral,
         repr: dral.state,
