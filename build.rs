@@ -52,6 +52,8 @@ fn main() {
         .include(root.join("include"))
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")
+        // No debug info: it doubles the compile time of libtorch's autograd headers (pool.cpp).
+        .debug(false)
         .define("_GLIBCXX_USE_CXX11_ABI", "1")
         .warnings(false)
         .compile("ralbench_determinism");

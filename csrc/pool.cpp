@@ -9,7 +9,7 @@
 // The unfused ops make five full-size passes (ReLU, pooling, and in backward a zero fill, the
 // scatter and the ReLU's threshold); these make one each. Every output depends on its own window
 // only, so the split over threads does not change any bit.
-#include <ATen/ATen.h>
+#include <ATen/ops/empty.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
