@@ -56,7 +56,7 @@ fn main() {
         .debug(false)
         .define("_GLIBCXX_USE_CXX11_ABI", "1")
         .warnings(false)
-        .compile("ralbench_determinism");
+        .compile("ralbench_shims");
 
     // rustc passes --as-needed, which drops libtorch_cuda.so: nothing references it directly,
     // it registers the CUDA backend from its static initialisers.

@@ -16,15 +16,17 @@ use ralbench::rl::config::ReplaySampling;
 use ralbench::rl::env::{AlEnv, Environment};
 use ralbench::rl::features::{Features, Style};
 use ralbench::rl::train::{self, Learner};
+use ralbench::stats::{mean, std_dev};
 
 mod common;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = std::path::PathBuf::from(
-        args.next()
-            .ok_or_else(|| anyhow::anyhow!("usage: dral_probe SPEC SEED [EPISODES] [SAMPLING]"))?,
-    );
+    let path = std::path::PathBuf::from(args.next().ok_or_else(|| {
+        anyhow::anyhow!(
+            "usage: dral_probe SPEC SEED [EPISODES] [uniform|prioritised] [standardised]"
+        )
+    })?);
     let seed: u64 = args.next().map_or(Ok(0), |s| s.parse())?;
     let episodes: usize = args.next().map_or(Ok(40), |s| s.parse())?;
     let sampling = match args.next().as_deref() {
@@ -57,7 +59,6 @@ fn main() -> anyhow::Result<()> {
         dral.candidates,
         job.initial_labelled,
     );
-    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     // Episode k always starts from the stream "probe/k": the same L_0 and pool for every rule.
     let episode_rng = |k: usize| ralbench::rng::stream(seed, &format!("probe/{k}"));
 
@@ -129,11 +130,11 @@ fn main() -> anyhow::Result<()> {
             }
             returns.push(total);
         }
-        let m = mean(&returns);
-        let sd = (returns.iter().map(|r| (r - m).powi(2)).sum::<f64>()
-            / (returns.len().max(2) - 1) as f64)
-            .sqrt();
-        println!("seed {seed}, {name}: return {m:.4} (sd {sd:.4}) over {episodes} episodes");
+        println!(
+            "seed {seed}, {name}: return {:.4} (sd {:.4}) over {episodes} episodes",
+            mean(&returns),
+            std_dev(&returns)
+        );
     }
     Ok(())
 }
